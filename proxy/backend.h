@@ -1,0 +1,59 @@
+/*
+ * backend.h - the configured backends (primary and replicas) and their shared health.
+ *
+ * Owns the table built from the config: each backend's name, role, resolved address, and the
+ * health the monitor publishes (state, lag). Workers read health; only the monitor writes it,
+ * through atomics, so no lock is shared on the query path.
+ */
+#pragma once
+
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum backend_role { BACKEND_PRIMARY, BACKEND_REPLICA };
+
+#define BACKEND_HEALTH_LIST(X)                                                                     \
+	X(HEALTH_UNKNOWN, "unknown")                                                               \
+	X(HEALTH_UP, "up")                                                                         \
+	X(HEALTH_DOWN, "down")                                                                     \
+	X(HEALTH_LAGGING, "lagging")
+
+#define BACKEND_HEALTH_ENUM(id, name) id,
+enum backend_health { BACKEND_HEALTH_LIST(BACKEND_HEALTH_ENUM) };
+#undef BACKEND_HEALTH_ENUM
+
+#define BACKEND_LAG_UNKNOWN INT64_MIN
+
+struct backend {
+	int index;
+	enum backend_role role;
+	char name[CFG_NAME_MAX];
+	char address[CFG_HOST_MAX + 16]; /* as configured, for logs and /stats */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	const struct cfg_backend *cfg;
+	_Atomic int health;     /* enum backend_health, written by the monitor */
+	_Atomic int64_t lag_ms; /* BACKEND_LAG_UNKNOWN until measured */
+};
+
+struct backend_table {
+	struct backend *items; /* [0] is the primary, replicas follow in config order */
+	size_t count;
+};
+
+/* Resolves every configured address. On failure writes why into err and returns false. */
+bool backends_init(struct backend_table *t, const struct config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void backends_free(struct backend_table *t);
+
+static inline struct backend *backends_primary(struct backend_table *t)
+{
+	return &t->items[0];
+}
+
+const char *backend_health_str(int health);
+const char *backend_role_str(enum backend_role role);

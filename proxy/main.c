@@ -1,0 +1,235 @@
+/*
+ * main.c - the sluice daemon: command line, start-up, signals and orderly shutdown.
+ *
+ * The main thread owns the process: it loads the config, opens the listening socket, starts
+ * the monitor and the workers, serves the stats endpoint on its own event loop, and turns
+ * SIGTERM/SIGINT into a drain (stop accepting, let running statements finish within
+ * shutdown_timeout_ms) followed by exit 0. It handles no client traffic itself.
+ */
+#include "backend.h"
+#include "config.h"
+#include "log.h"
+#include "monitor.h"
+#include "proxy.h"
+#include "stats.h"
+#include "worker.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SHUTDOWN_POLL_MS 20
+
+struct daemon {
+	struct proxy proxy;
+	struct event_base *base;
+	struct event *sigterm, *sigint, *poll, *deadline;
+	bool stopping;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: sluice -c FILE [--check-config]\n"
+	        "       sluice --version | --help | --config-reference\n"
+	        "\n"
+	        "  -c, --config FILE     configuration file (INI; see docs/configuration.md)\n"
+	        "      --check-config    validate the configuration and exit (0 valid, 1 not)\n"
+	        "      --config-reference print every configuration key as Markdown and exit\n"
+	        "  -V, --version         print the version and exit\n"
+	        "  -h, --help            print this help and exit\n"
+	        "\n"
+	        "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stop accepting,\n"
+	        "let running statements finish (up to [proxy] shutdown_timeout_ms) and exit 0.\n");
+}
+
+static struct timeval ms_to_tv(int ms)
+{
+	return (struct timeval){ms / 1000, (ms % 1000) * 1000};
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	for (int i = 0; i < d->proxy.n_workers; i++)
+		if (!atomic_load(&d->proxy.workers[i].finished))
+			return;
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	log_warn("shutdown: timeout reached, closing the remaining sessions");
+	for (int i = 0; i < d->proxy.n_workers; i++)
+		worker_stop(&d->proxy.workers[i]);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping) {
+		log_warn("shutdown: second signal, closing every session now");
+		on_deadline(-1, 0, d);
+		return;
+	}
+	d->stopping = true;
+	log_info("shutdown: %s received, draining (up to %d ms)", strsignal((int)sig),
+	         d->proxy.cfg->proxy.shutdown_timeout_ms);
+	/* Refuse new connections at once: a shut-down listening socket resets them. */
+	shutdown(d->proxy.listen_fd, SHUT_RDWR);
+	for (int i = 0; i < d->proxy.n_workers; i++)
+		worker_drain(&d->proxy.workers[i]);
+	struct timeval poll = ms_to_tv(SHUTDOWN_POLL_MS);
+	struct timeval deadline = ms_to_tv(d->proxy.cfg->proxy.shutdown_timeout_ms);
+	event_add(d->poll, &poll);
+	event_add(d->deadline, &deadline);
+}
+
+static bool start_workers(struct proxy *p)
+{
+	p->n_workers = p->cfg->proxy.threads;
+	p->workers = calloc((size_t)p->n_workers, sizeof(*p->workers));
+	if (!p->workers)
+		return false;
+	for (int i = 0; i < p->n_workers; i++) {
+		if (!worker_init(&p->workers[i], p, i) || !worker_start(&p->workers[i])) {
+			log_error("cannot start worker %d", i);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int run(const struct config *cfg)
+{
+	struct daemon d = {.proxy = {.cfg = cfg, .listen_fd = -1}};
+	struct proxy *p = &d.proxy;
+	char err[512];
+	int rc = 1;
+	struct monitor *monitor = NULL;
+	struct stats_server *stats = NULL;
+	p->started = time(NULL);
+	atomic_init(&p->next_session_id, 1);
+	proxy_identity_init(p);
+	if (!backends_init(&p->backends, cfg, err, sizeof(err))) {
+		log_error("%s", err);
+		goto out;
+	}
+	p->listen_fd = proxy_listen(&cfg->proxy.listen, err, sizeof(err));
+	if (p->listen_fd < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	d.base = event_base_new();
+	if (!d.base)
+		goto out;
+	stats = stats_start(d.base, p);
+	if (!stats)
+		goto out;
+	monitor = monitor_start(p);
+	if (!monitor || !start_workers(p))
+		goto out;
+	d.sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	d.sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+	d.poll = event_new(d.base, -1, EV_PERSIST, on_poll, &d);
+	d.deadline = event_new(d.base, -1, 0, on_deadline, &d);
+	if (!d.sigterm || !d.sigint || !d.poll || !d.deadline || evsignal_add(d.sigterm, NULL) ||
+	    evsignal_add(d.sigint, NULL))
+		goto out;
+	log_info("sluice %s listening on %s:%u (stats on %s:%u), %d workers, primary %s",
+	         SLUICE_VERSION, cfg->proxy.listen.host, cfg->proxy.listen.port,
+	         cfg->stats.listen.host, cfg->stats.listen.port, p->n_workers,
+	         backends_primary(&p->backends)->address);
+	event_base_dispatch(d.base);
+	rc = 0;
+	log_info("shutdown: complete");
+out:
+	if (p->workers) {
+		for (int i = 0; i < p->n_workers; i++) {
+			if (!rc)
+				worker_join(&p->workers[i]);
+			worker_free(&p->workers[i]);
+		}
+		free(p->workers);
+	}
+	monitor_stop(monitor);
+	stats_stop(stats);
+	if (d.sigterm)
+		event_free(d.sigterm);
+	if (d.sigint)
+		event_free(d.sigint);
+	if (d.poll)
+		event_free(d.poll);
+	if (d.deadline)
+		event_free(d.deadline);
+	if (d.base)
+		event_base_free(d.base);
+	if (p->listen_fd >= 0)
+		close(p->listen_fd);
+	backends_free(&p->backends);
+	pthread_mutex_destroy(&p->identity.lock);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_REFERENCE };
+	static const struct option options[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"config-reference", no_argument, NULL, OPT_REFERENCE},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check_only = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:Vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case OPT_CHECK: check_only = true; break;
+		case OPT_REFERENCE: config_write_reference(stdout); return 0;
+		case 'V': printf("sluice %s\n", SLUICE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	char err[8192];
+	struct config *cfg = config_load(path, err, sizeof(err));
+	if (!cfg) {
+		fputs(err, stderr);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration is valid\n", path);
+		config_free(cfg);
+		return 0;
+	}
+	log_set_level((enum log_level)cfg->proxy.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	mysql_library_init(0, NULL, NULL);
+	int rc = run(cfg);
+	mysql_library_end();
+	config_free(cfg);
+	libevent_global_shutdown();
+	return rc;
+}

@@ -1,0 +1,216 @@
+/*
+ * monitor.c - the health monitor (see monitor.h).
+ *
+ * Each round, per backend: (re)connect if needed, then ask a replica for SHOW SLAVE STATUS.
+ * A backend that cannot be reached is down; a replica whose threads are stopped, or whose lag
+ * exceeds max_replica_lag_ms, is lagging; otherwise up. Timeouts are short so one stalled
+ * backend delays a round by at most a second.
+ */
+#include "monitor.h"
+
+#include "backend.h"
+#include "log.h"
+#include "proxy.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MONITOR_TIMEOUT_S 1
+
+struct monitor {
+	struct proxy *proxy;
+	MYSQL **conns; /* per backend index, NULL while disconnected */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	bool first_round_done;
+};
+
+static void disconnect(struct monitor *m, struct backend *b)
+{
+	if (m->conns[b->index]) {
+		mysql_close(m->conns[b->index]);
+		m->conns[b->index] = NULL;
+	}
+}
+
+static void learn_identity(struct monitor *m, MYSQL *c)
+{
+	if (mysql_query(c, "SELECT @@version, (SELECT ID FROM information_schema.COLLATIONS "
+	                   "WHERE COLLATION_NAME = @@collation_server)"))
+		return;
+	MYSQL_RES *res = mysql_store_result(c);
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	if (row && row[0] && row[1]) {
+		char version[64];
+		/* MariaDB greets with a "5.5.5-" prefix that old clients rely on; @@version lacks
+		 * it. */
+		snprintf(version, sizeof(version), "%s%s",
+		         strstr(row[0], "MariaDB") ? "5.5.5-" : "", row[0]);
+		proxy_identity_learn(m->proxy, version, (uint8_t)atoi(row[1]));
+	}
+	mysql_free_result(res);
+}
+
+static MYSQL *connect_backend(struct monitor *m, struct backend *b)
+{
+	const struct cfg_monitor *cfg = &m->proxy->cfg->monitor;
+	MYSQL *c = mysql_init(NULL);
+	unsigned timeout = MONITOR_TIMEOUT_S;
+	if (!c)
+		return NULL;
+	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	if (!mysql_real_connect(c, b->cfg->address.host, cfg->user, cfg->password, NULL,
+	                        b->cfg->address.port, NULL, 0)) {
+		if (atomic_load(&b->health) != HEALTH_DOWN)
+			log_warn("monitor: backend %s (%s) unreachable: %s", b->name, b->address,
+			         mysql_error(c));
+		mysql_close(c);
+		return NULL;
+	}
+	if (b->role == BACKEND_PRIMARY)
+		learn_identity(m, c);
+	return c;
+}
+
+static const char *field(MYSQL_RES *res, MYSQL_ROW row, const char *name)
+{
+	unsigned n = mysql_num_fields(res);
+	MYSQL_FIELD *f = mysql_fetch_fields(res);
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(f[i].name, name) == 0)
+			return row[i];
+	return NULL;
+}
+
+/* Reads a replica's state; false if the query failed (connection trouble). */
+static bool check_replica(struct monitor *m, MYSQL *c, int *health, int64_t *lag_ms)
+{
+	if (mysql_query(c, "SHOW SLAVE STATUS"))
+		return false;
+	MYSQL_RES *res = mysql_store_result(c);
+	if (!res)
+		return false;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	const char *io = row ? field(res, row, "Slave_IO_Running") : NULL;
+	const char *sql = row ? field(res, row, "Slave_SQL_Running") : NULL;
+	const char *behind = row ? field(res, row, "Seconds_Behind_Master") : NULL;
+	bool running = io && sql && strcmp(io, "Yes") == 0 && strcmp(sql, "Yes") == 0;
+	*lag_ms = running && behind ? (int64_t)atoll(behind) * 1000 : BACKEND_LAG_UNKNOWN;
+	*health = running && *lag_ms <= m->proxy->cfg->monitor.max_replica_lag_ms ? HEALTH_UP
+	                                                                          : HEALTH_LAGGING;
+	mysql_free_result(res);
+	return true;
+}
+
+static void publish(struct backend *b, int health, int64_t lag_ms)
+{
+	int before = atomic_exchange(&b->health, health);
+	atomic_store(&b->lag_ms, lag_ms);
+	if (before != health)
+		log_info("monitor: backend %s (%s) is %s", b->name, b->address,
+		         backend_health_str(health));
+}
+
+static void check_backend(struct monitor *m, struct backend *b)
+{
+	MYSQL *c = m->conns[b->index];
+	if (!c)
+		c = m->conns[b->index] = connect_backend(m, b);
+	if (!c) {
+		publish(b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
+		return;
+	}
+	int health = HEALTH_UP;
+	int64_t lag = 0;
+	bool ok =
+	    b->role == BACKEND_PRIMARY ? mysql_ping(c) == 0 : check_replica(m, c, &health, &lag);
+	if (!ok) {
+		log_warn("monitor: backend %s (%s) check failed: %s", b->name, b->address,
+		         mysql_error(c));
+		disconnect(m, b);
+		publish(b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
+		return;
+	}
+	publish(b, health, lag);
+}
+
+/* Sleeps until the next round; false when asked to stop. */
+static bool wait_round(struct monitor *m)
+{
+	int ms = m->proxy->cfg->monitor.interval_ms;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->first_round_done = true;
+	pthread_cond_broadcast(&m->wake);
+	while (!m->stopping && pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
+		;
+	bool go_on = !m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return go_on;
+}
+
+static void *monitor_main(void *arg)
+{
+	struct monitor *m = arg;
+	mysql_thread_init();
+	do {
+		for (size_t i = 0; i < m->proxy->backends.count; i++)
+			check_backend(m, &m->proxy->backends.items[i]);
+	} while (wait_round(m));
+	for (size_t i = 0; i < m->proxy->backends.count; i++)
+		disconnect(m, &m->proxy->backends.items[i]);
+	mysql_thread_end();
+	return NULL;
+}
+
+struct monitor *monitor_start(struct proxy *p)
+{
+	struct monitor *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->proxy = p;
+	m->conns = calloc(p->backends.count, sizeof(*m->conns));
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
+	if (!m->conns || pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+		free(m->conns);
+		free(m);
+		return NULL;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->first_round_done)
+		pthread_cond_wait(&m->wake, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	return m;
+}
+
+void monitor_stop(struct monitor *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_cond_broadcast(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	free(m->conns);
+	free(m);
+}

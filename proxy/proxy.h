@@ -1,0 +1,44 @@
+/*
+ * proxy.h - the process-wide context every worker shares.
+ *
+ * Owns what outlives a worker: the config, the backend table, the admission counter behind
+ * max_connections, the identity the proxy shows in its greeting, and the workers themselves.
+ * Everything here is either immutable after start, atomic, or guarded by its own mutex.
+ */
+#pragma once
+
+#include "backend.h"
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct worker;
+
+/* What the greeting tells clients: copied from the primary's own greeting when known. */
+struct server_identity {
+	pthread_mutex_t lock;
+	char version[64];
+	uint8_t charset;
+};
+
+struct proxy {
+	const struct config *cfg;
+	struct backend_table backends;
+	struct worker *workers;
+	int n_workers;
+	int listen_fd;
+	time_t started;
+	_Atomic int64_t connections; /* client sessions open, across workers */
+	_Atomic uint32_t next_session_id;
+	struct server_identity identity;
+};
+
+void proxy_identity_get(struct proxy *p, char *version, size_t len, uint8_t *charset);
+void proxy_identity_learn(struct proxy *p, const char *version, uint8_t charset);
+void proxy_identity_init(struct proxy *p);
+/* Opens the non-blocking listening socket every worker accepts from; -1 and err on failure. */
+int proxy_listen(const struct cfg_addr *a, char *err, size_t errlen);

@@ -1,0 +1,436 @@
+"""Shared helpers for Sluice's integration tests (tests/integration/test_*.py).
+
+Each test file starts one fresh proxy (`Proxy`) on free loopback ports, pointed at
+the sandbox (MariaDB primary 127.0.0.1:13306, replicas 13307/13308, Redis 16379,
+started by scripts/sandbox.sh), drives it with real clients and, on exit, checks
+that the proxy stopped cleanly on SIGTERM with nothing from the sanitizers in its
+log. The log is printed to stderr whenever anything failed.
+
+Environment:
+  SLUICE_BIN         path to the sluice binary (falls back to build-test/ or build/)
+  SLUICE_SOURCE_DIR  repo root (for conf/sluice.conf); defaults to this file's ../..
+  SLUICE_DIRECT=1    start nothing and talk to the primary directly, to check the
+                     tests' own logic against MariaDB; proxy-only tests skip.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import pymysql
+
+SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DIRECT = os.environ.get("SLUICE_DIRECT", "") not in ("", "0")
+HOST = "127.0.0.1"
+PRIMARY_PORT = 13306
+REPLICA_PORTS = (13307, 13308)
+TEST_DB = "sluice_test"
+USER = "app"
+PASSWORD = "app"
+MARIADB = "/usr/bin/mariadb"
+SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
+LOG_TAIL_BYTES = 256 * 1024
+
+
+def sluice_bin():
+    """Path of the sluice binary, or None if none can be found."""
+    env = os.environ.get("SLUICE_BIN")
+    if env:
+        return env
+    for sub in ("build-test", "build"):
+        cand = os.path.join(SOURCE_DIR, sub, "sluice")
+        if os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies (e.g. a ctest timeout)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def skip_if_direct(reason="needs the proxy itself"):
+    return unittest.skipIf(DIRECT, "SLUICE_DIRECT=1: " + reason)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host=HOST, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def unique_name(prefix="t"):
+    return "%s_%d_%s" % (prefix, os.getpid(), secrets.token_hex(3))
+
+
+# ---------------------------------------------------------------- config
+
+def read_config_lines(path=None):
+    path = path or os.path.join(SOURCE_DIR, "conf", "sluice.conf")
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def render_config(overrides=None, extra_users=None, base_lines=None):
+    """Return sluice.conf text with overrides applied.
+
+    overrides: {(section, key): value}; value None removes the key; a missing
+    key is appended at the end of its section, a missing section at the end.
+    extra_users: {name: password} added as [user.NAME] sections.
+    """
+    lines = list(base_lines if base_lines is not None else read_config_lines())
+    overrides = dict(overrides or {})
+    for user, pw in (extra_users or {}).items():
+        overrides[("user." + user, "password")] = pw
+
+    def section_spans():
+        spans, cur, start = {}, None, None
+        for i, line in enumerate(lines):
+            m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+            if m:
+                if cur is not None:
+                    spans[cur] = (start, i)
+                cur, start = m.group(1).strip(), i
+        if cur is not None:
+            spans[cur] = (start, len(lines))
+        return spans
+
+    for (section, key), value in overrides.items():
+        spans = section_spans()
+        if section not in spans:
+            if value is None:
+                continue
+            if lines and lines[-1].strip():
+                lines.append("")
+            lines.append("[%s]" % section)
+            lines.append("%s = %s" % (key, value))
+            continue
+        start, end = spans[section]
+        found = None
+        for i in range(start + 1, end):
+            m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*[=:]", lines[i])
+            if m and m.group(1) == key:
+                found = i
+                break
+        if found is not None:
+            if value is None:
+                del lines[found]
+            else:
+                lines[found] = "%s = %s" % (key, value)
+        elif value is not None:
+            last = end
+            while last - 1 > start and not lines[last - 1].strip():
+                last -= 1
+            lines.insert(last, "%s = %s" % (key, value))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- proxy
+
+class Proxy:
+    """A sluice process on free ports, as a context manager.
+
+    with Proxy() as p:
+        conn = p.connect(database="sluice_test")
+    """
+
+    def __init__(self, overrides=None, extra_users=None, start_timeout=10.0, env=None):
+        self.overrides = dict(overrides or {})
+        self.env = dict(env or {})
+        self.extra_users = extra_users
+        self.start_timeout = start_timeout
+        self.direct = DIRECT
+        self.host = HOST
+        self.port = None
+        self.stats_port = None
+        self.pid = None
+        self.proc = None
+        self.tmpdir = None
+        self.log_path = None
+        self.conf_path = None
+        self.failed = False         # set by tests (ProxyTestCase) when a case failed
+        self.returncode = None
+        self.stop_elapsed = None
+        self.killed = False
+        self._log_file = None
+
+    # -- lifecycle
+    def start(self):
+        if self.direct:
+            self.port = PRIMARY_PORT
+            return self
+        binary = sluice_bin()
+        if not binary or not os.access(binary, os.X_OK):
+            raise RuntimeError("sluice binary not found: set SLUICE_BIN (got %r)" % binary)
+        self.port = free_port()
+        self.stats_port = free_port()
+        while self.stats_port == self.port:
+            self.stats_port = free_port()
+        ov = dict(self.overrides)
+        ov.setdefault(("proxy", "listen"), "%s:%d" % (HOST, self.port))
+        ov.setdefault(("stats", "listen"), "%s:%d" % (HOST, self.stats_port))
+        self.tmpdir = tempfile.mkdtemp(prefix="sluice-it-")
+        self.conf_path = os.path.join(self.tmpdir, "sluice.conf")
+        self.log_path = os.path.join(self.tmpdir, "sluice.log")
+        with open(self.conf_path, "w", encoding="utf-8") as f:
+            f.write(render_config(ov, self.extra_users))
+        env = dict(os.environ)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        env.update(self.env)
+        self._log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([binary, "-c", self.conf_path], stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=_die_with_parent)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                self.failed = True
+                rc = self.proc.returncode
+                self._finish(None)
+                raise RuntimeError("sluice exited with status %s during startup" % rc)
+            if port_open(self.port):
+                return self
+            if time.monotonic() > deadline:
+                self.failed = True
+                self.proc.kill()
+                self.proc.wait()
+                self._finish(None)
+                raise RuntimeError("sluice did not accept TCP on port %d within %.0f s"
+                                   % (self.port, self.start_timeout))
+            time.sleep(0.05)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Send sig (if still running) and wait up to timeout s; returns the exit status.
+
+        If it does not exit in time it is killed, self.killed is set and None returned.
+        """
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            t0 = time.monotonic()
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                self.proc.kill()
+                self.proc.wait()
+            self.stop_elapsed = time.monotonic() - t0
+        if self.killed:
+            return None
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def log_text(self):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def print_log(self, why):
+        text = self.log_text()
+        if len(text) > LOG_TAIL_BYTES:
+            text = "[... %d bytes cut ...]\n" % (len(text) - LOG_TAIL_BYTES) + text[-LOG_TAIL_BYTES:]
+        sys.stderr.write("\n===== sluice log (%s) %s =====\n%s\n===== end of sluice log =====\n"
+                         % (why, self.log_path, text))
+        sys.stderr.flush()
+
+    def check_exit(self):
+        """Stop the proxy (if running) and return a list of problems."""
+        problems = []
+        if self.direct or self.proc is None:
+            return problems
+        rc = self.stop()
+        if self.killed:
+            problems.append("sluice did not exit within 15 s of SIGTERM (killed)")
+        elif rc != 0:
+            problems.append("sluice exit status %r, expected 0" % (rc,))
+        bad = [l for l in self.log_text().splitlines() if SANITIZER_RE.search(l)]
+        if bad:
+            problems.append("sanitizer report in log: %s" % bad[0].strip())
+        return problems
+
+    def _finish(self, problems):
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+        if self.direct:
+            return
+        if self.failed or problems:
+            self.print_log("; ".join(problems) if problems else "test failed")
+            sys.stderr.write("(sluice temp dir kept: %s)\n" % self.tmpdir)
+        elif self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+        problems = self.check_exit()
+        self._finish(problems)
+        if problems and exc_type is None:
+            raise AssertionError("; ".join(problems))
+        return False
+
+    # -- clients
+    def connect(self, **kw):
+        args = dict(host=self.host, port=self.port, user=USER, password=PASSWORD,
+                    charset="utf8mb4", connect_timeout=10, read_timeout=30,
+                    write_timeout=30, autocommit=True)
+        args.update(kw)
+        return pymysql.connect(**args)
+
+
+class ProxyTestCase(unittest.TestCase):
+    """One fresh Proxy per test class (setUpClass/tearDownClass).
+
+    Subclasses may set `overrides` / `extra_users`. A failing case marks the
+    proxy as failed so its log is printed when the class tears down.
+    """
+    overrides = None
+    extra_users = None
+    proxy_env = None
+    proxy = None
+    proxy_only = False
+
+    @classmethod
+    def setUpClass(cls):
+        if cls.proxy_only and DIRECT:
+            raise unittest.SkipTest("SLUICE_DIRECT=1: needs the proxy itself")
+        require_sandbox()
+        cls.proxy = Proxy(cls.overrides, cls.extra_users, env=cls.proxy_env)
+        cls.proxy.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        p, cls.proxy = cls.proxy, None
+        if p is not None:
+            problems = p.check_exit()
+            p._finish(problems)
+            if problems:
+                raise AssertionError("; ".join(problems))
+
+    def run(self, result=None):
+        before = (len(result.failures) + len(result.errors)) if result is not None else 0
+        out = super().run(result)
+        res = result if result is not None else out
+        if res is not None and len(res.failures) + len(res.errors) > before:
+            if type(self).proxy is not None:
+                type(self).proxy.failed = True
+        return out
+
+    def connect(self, **kw):
+        return self.proxy.connect(**kw)
+
+
+# ---------------------------------------------------------------- helpers
+
+def require_sandbox():
+    if not port_open(PRIMARY_PORT):
+        raise RuntimeError("MariaDB primary not reachable on %s:%d; run scripts/sandbox.sh up"
+                           % (HOST, PRIMARY_PORT))
+
+
+def primary_connect(**kw):
+    """Direct connection to the sandbox primary, bypassing the proxy."""
+    args = dict(host=HOST, port=PRIMARY_PORT, user=USER, password=PASSWORD,
+                charset="utf8mb4", connect_timeout=10, autocommit=True)
+    args.update(kw)
+    return pymysql.connect(**args)
+
+
+def mariadb_cli(port, *args, input=None, timeout=120, text=None):
+    """Run the mariadb CLI as app/app against 127.0.0.1:port."""
+    if text is None:
+        text = not isinstance(input, (bytes, bytearray))
+    cmd = [MARIADB, "--no-defaults", "-h" + HOST, "-P%d" % port, "--protocol=TCP",
+           "-u" + USER, "-p" + PASSWORD] + list(args)
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, text=text)
+
+
+def http_get(port, path, timeout=5.0):
+    """GET http://127.0.0.1:port/path -> (status, body bytes).
+
+    A refused connection is retried for 2 s: the stats listener may come up
+    a moment after the MySQL port the harness waits for.
+    """
+    url = "http://%s:%d%s" % (HOST, port, path)
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+        except urllib.error.URLError as e:
+            if not isinstance(e.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def stats(proxy):
+    status, body = http_get(proxy.stats_port, "/stats")
+    if status != 200:
+        raise AssertionError("/stats returned HTTP %d: %r" % (status, body[:200]))
+    return json.loads(body)
+
+
+def _proc_status_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def rss_kb(pid):
+    return _proc_status_kb(pid, "VmRSS")
+
+
+def hwm_kb(pid):
+    return _proc_status_kb(pid, "VmHWM")
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie still answers kill(0); look at /proc
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
