@@ -491,6 +491,7 @@ static void forward_command(struct session *s, const struct pkt_frame *f)
 static void run_commands(struct session *s)
 {
 	size_t max = (size_t)s->worker->proxy->cfg->proxy.max_packet_mb << 20;
+	stream_resume_reading(&s->client); /* paused while busy if the client ran ahead */
 	while (s->state == SESSION_IDLE) {
 		struct pkt_frame f;
 		switch (pkt_frame(s->client.in, max, &f)) {
@@ -559,7 +560,6 @@ static void reply_finished(struct session *s)
 		return;
 	}
 	set_state(s, SESSION_IDLE);
-	stream_resume_reading(&s->client);
 	run_commands(s);
 }
 

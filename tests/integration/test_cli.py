@@ -181,6 +181,27 @@ class CliTest(harness.ProxyTestCase):
         self.assertEqual(r.stdout, "1\t%s\tq\n2\t%s\tqq\n" % (hashlib.md5(b"1").hexdigest(),
                                                           hashlib.md5(b"2").hexdigest()))
 
+    def test_07_compress_and_refused_local_infile(self):
+        # --compress: the proxy either speaks the compressed protocol or does
+        # not offer it; either way the client works
+        r = self.ok("--compress", "-B", "-N", "-e", "SELECT COUNT(*), SUM(seq) FROM seq_1_to_50000")
+        self.assertEqual(r.stdout, "50000\t1250025000\n")
+        t = self.table + "_li"
+        self.tables.append(t)
+        self.ok("-e", "CREATE TABLE `%s` (id INT)" % t)
+        # the client refuses LOCAL INFILE / the file does not exist: the server's
+        # error, and the session stays usable for the next statement
+        for args, sql in (
+                (["--local-infile=0"], "LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE `%s`" % t),
+                (["--local-infile=1"], "LOAD DATA LOCAL INFILE '/nonexistent/x.tsv' INTO TABLE `%s`" % t)):
+            with self.subTest(args=args):
+                via = self.cli(*args, "-B", "-N", "--force", input=sql + ";\nSELECT 'alive';\n")
+                direct = self.cli(*args, "-B", "-N", "--force", port=PRIMARY_PORT,
+                                  input=sql + ";\nSELECT 'alive';\n")
+                self.assertEqual((via.returncode, via.stdout, via.stderr),
+                                 (direct.returncode, direct.stdout, direct.stderr))
+                self.assertIn("alive", via.stdout)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

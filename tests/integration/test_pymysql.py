@@ -10,6 +10,7 @@ import unittest
 
 import pymysql
 import pymysql.cursors
+from pymysql.constants import CLIENT
 
 import harness
 from harness import TEST_DB
@@ -255,6 +256,31 @@ class PyMySQLTest(harness.ProxyTestCase):
             with self.assertRaises(pymysql.err.DataError) as cm:
                 cur.execute("INSERT INTO `%s` VALUES (2, 'much too long', 1)" % t)
             self.assertEqual(cm.exception.args[0], 1406)
+
+    def test_multi_statements_and_procedure(self):
+        t = self.table("multi", "id INT PRIMARY KEY")
+        proc = self.prefix + "_p"
+        with self.connect(database=TEST_DB, client_flag=CLIENT.MULTI_STATEMENTS) as c, c.cursor() as cur:
+            cur.execute("SELECT 1; INSERT INTO `%s` VALUES (1),(2); SELECT 2, 'two'; "
+                        "SELECT COUNT(*) FROM `%s`" % (t, t))
+            sets = [cur.fetchall()]
+            while cur.nextset():
+                sets.append(cur.fetchall())
+            self.assertEqual(sets, [((1,),), (), ((2, "two"),), ((2,),)])
+            cur.execute("DROP PROCEDURE IF EXISTS `%s`" % proc)
+            cur.execute("CREATE PROCEDURE `%s`(IN n INT) BEGIN SELECT n; "
+                        "SELECT seq FROM seq_1_to_3; INSERT INTO `%s` VALUES (n); END" % (proc, t))
+            try:
+                for n in (10, 11):     # twice: the session must be in step after a CALL
+                    cur.execute("CALL `%s`(%%s)" % proc, (n,))
+                    sets = [cur.fetchall()]
+                    while cur.nextset():
+                        sets.append(cur.fetchall())
+                    self.assertEqual(sets[:2], [((n,),), ((1,), (2,), (3,))])
+                cur.execute("SELECT GROUP_CONCAT(id ORDER BY id) FROM `%s`" % t)
+                self.assertEqual(cur.fetchone()[0], "1,2,10,11")
+            finally:
+                cur.execute("DROP PROCEDURE IF EXISTS `%s`" % proc)
 
     def test_no_session_state_leak(self):
         # A client's session state must die with it, even if the proxy reuses
