@@ -88,7 +88,8 @@ class StatsTest(harness.ProxyTestCase):
         self.assertGreaterEqual(prim_after - prim_before, n, "backends[primary].queries")
 
     def test_connection_counters(self):
-        before = self.wait_for(lambda s: True)
+        # earlier cases' clients are closed, but the proxy may not have seen their FIN yet
+        before = self.wait_for(lambda s: s["connections"]["current"] == 0)
         cur0, tot0 = before["connections"]["current"], before["connections"]["total"]
         conns = [self.connect() for _ in range(5)]
         try:
