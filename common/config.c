@@ -148,6 +148,12 @@ static const struct cfg_key config_keys[] = {
 
     KEY_ENUM(SEC_ROUTING, struct cfg_routing, balance, "round-robin", balance_names,
              "How reads are spread over healthy replicas."),
+    KEY_INT(SEC_ROUTING, struct cfg_routing, breaker_failures, "5", 1, 1000,
+            "Consecutive failed connection attempts after which a backend's circuit breaker "
+            "opens: no new connection is tried until the cool-down ends."),
+    KEY_INT(SEC_ROUTING, struct cfg_routing, breaker_cooldown_ms, "2000", 10, 3600000,
+            "How long an open circuit breaker waits before letting one probe connection "
+            "through."),
 
     KEY_ENUM(SEC_PINNING, struct cfg_pinning, mode, "window", pin_mode_names,
              "Read-your-writes pinning: `off`, `window` (marks live window_ms) or `gtid`."),

@@ -69,6 +69,8 @@ struct cfg_monitor {
 
 struct cfg_routing {
 	int balance; /* enum cfg_balance */
+	int breaker_failures;
+	int breaker_cooldown_ms;
 };
 
 struct cfg_pinning {

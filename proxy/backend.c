@@ -3,6 +3,8 @@
  */
 #include "backend.h"
 
+#include "log.h"
+
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +45,20 @@ static bool resolve(struct backend *b, const struct cfg_addr *a, char *err, size
 }
 
 static bool add_backend(struct backend_table *t, const struct cfg_backend *c,
-                        enum backend_role role, char *err, size_t errlen)
+                        const struct cfg_routing *routing, enum backend_role role, char *err,
+                        size_t errlen)
 {
 	struct backend *b = &t->items[t->count];
 	b->index = (int)t->count;
 	b->role = role;
 	b->cfg = c;
+	b->cfg_routing = routing;
 	snprintf(b->name, sizeof(b->name), "%s", c->name);
 	snprintf(b->address, sizeof(b->address), "%s:%u", c->address.host, c->address.port);
 	atomic_init(&b->health, HEALTH_UNKNOWN);
 	atomic_init(&b->lag_ms, BACKEND_LAG_UNKNOWN);
+	atomic_init(&b->read_only, -1);
+	pthread_mutex_init(&b->gtid_lock, NULL);
 	if (!resolve(b, &c->address, err, errlen))
 		return false;
 	t->count++;
@@ -67,16 +73,68 @@ bool backends_init(struct backend_table *t, const struct config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
-	if (!add_backend(t, &cfg->primary, BACKEND_PRIMARY, err, errlen))
+	if (!add_backend(t, &cfg->primary, &cfg->routing, BACKEND_PRIMARY, err, errlen))
 		return false;
 	for (size_t i = 0; i < cfg->n_replicas; i++)
-		if (!add_backend(t, &cfg->replicas[i], BACKEND_REPLICA, err, errlen))
+		if (!add_backend(t, &cfg->replicas[i], &cfg->routing, BACKEND_REPLICA, err, errlen))
 			return false;
 	return true;
 }
 
+bool backend_breaker_open(struct backend *b, uint64_t now_ms)
+{
+	uint64_t until = atomic_load(&b->breaker_until_ms);
+	return until != 0 && now_ms < until;
+}
+
+bool backend_may_connect(struct backend *b, uint64_t now_ms)
+{
+	uint64_t until = atomic_load(&b->breaker_until_ms);
+	if (until == 0)
+		return true;
+	if (now_ms < until)
+		return false;
+	bool expected = false;
+	return atomic_compare_exchange_strong(&b->breaker_probing, &expected, true);
+}
+
+void backend_connect_result(struct backend *b, bool ok, uint64_t now_ms)
+{
+	if (ok) {
+		atomic_store(&b->connect_failures, 0);
+		atomic_store(&b->breaker_until_ms, 0);
+		atomic_store(&b->breaker_probing, false);
+		return;
+	}
+	int failures = atomic_fetch_add(&b->connect_failures, 1) + 1;
+	bool probe_failed = atomic_exchange(&b->breaker_probing, false);
+	if (probe_failed || failures >= b->cfg_routing->breaker_failures) {
+		uint64_t until = now_ms + (uint64_t)b->cfg_routing->breaker_cooldown_ms;
+		if (atomic_exchange(&b->breaker_until_ms, until) == 0)
+			log_warn(
+			    "backend %s (%s): circuit breaker open after %d failed connections",
+			    b->name, b->address, failures);
+	}
+}
+
+void backend_set_gtid(struct backend *b, const char *gtid)
+{
+	pthread_mutex_lock(&b->gtid_lock);
+	snprintf(b->gtid, sizeof(b->gtid), "%s", gtid);
+	pthread_mutex_unlock(&b->gtid_lock);
+}
+
+void backend_get_gtid(struct backend *b, char *out, size_t len)
+{
+	pthread_mutex_lock(&b->gtid_lock);
+	snprintf(out, len, "%s", b->gtid);
+	pthread_mutex_unlock(&b->gtid_lock);
+}
+
 void backends_free(struct backend_table *t)
 {
+	for (size_t i = 0; i < t->count; i++)
+		pthread_mutex_destroy(&t->items[i].gtid_lock);
 	free(t->items);
 	t->items = NULL;
 	t->count = 0;

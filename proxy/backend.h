@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,8 +37,16 @@ struct backend {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	const struct cfg_backend *cfg;
-	_Atomic int health;     /* enum backend_health, written by the monitor */
-	_Atomic int64_t lag_ms; /* BACKEND_LAG_UNKNOWN until measured */
+	const struct cfg_routing *cfg_routing; /* breaker thresholds */
+	_Atomic int health;                    /* enum backend_health, written by the monitor */
+	_Atomic int64_t lag_ms;                /* BACKEND_LAG_UNKNOWN until measured */
+	_Atomic int read_only;                 /* @@read_only as last seen, -1 unknown */
+	/* circuit breaker, shared by every worker's connection attempts */
+	_Atomic int connect_failures;      /* in a row */
+	_Atomic uint64_t breaker_until_ms; /* 0: closed; else open until then (monotonic) */
+	_Atomic bool breaker_probing;      /* half-open: one attempt is on its way */
+	pthread_mutex_t gtid_lock;
+	char gtid[256]; /* gtid_binlog_pos (primary) or gtid_slave_pos (replica), as last seen */
 };
 
 struct backend_table {
@@ -56,4 +65,11 @@ static inline struct backend *backends_primary(struct backend_table *t)
 }
 
 const char *backend_health_str(int health);
+void backend_set_gtid(struct backend *b, const char *gtid);
+void backend_get_gtid(struct backend *b, char *out, size_t len);
+/* May a new connection to b be tried now? Half-open breakers let exactly one through. */
+bool backend_may_connect(struct backend *b, uint64_t now_ms);
+/* Reports how a connection attempt ended; enough failures in a row open the breaker. */
+void backend_connect_result(struct backend *b, bool ok, uint64_t now_ms);
+bool backend_breaker_open(struct backend *b, uint64_t now_ms);
 const char *backend_role_str(enum backend_role role);

@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include "router.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -19,6 +21,10 @@
 	X(queries_total, "queries", "total", "Statements (COM_QUERY, COM_STMT_EXECUTE) received")  \
 	X(queries_primary, "queries", "primary", "Statements sent to the primary")                 \
 	X(queries_replica, "queries", "replica", "Statements sent to a replica")                   \
+	X(queries_fallback, "queries", "fallback",                                                 \
+	  "Reads sent to the primary because no replica was usable")                               \
+	X(queries_retried, "queries", "retried",                                                   \
+	  "Reads re-sent elsewhere after their replica failed before answering")                   \
 	X(queries_errors, "queries", "errors",                                                     \
 	  "Statements answered with an error (by a backend or by the proxy)")                      \
 	X(backend_connects, "pool", "connects", "Backend connections opened")                      \
@@ -31,6 +37,7 @@ struct worker_counters {
 #undef COUNTER_FIELD
 	_Atomic int64_t connections_current;
 	_Atomic int64_t pool_idle;
+	_Atomic uint64_t routes[ROUTE_REASON_COUNT];
 	_Atomic uint64_t *backend_queries; /* one per backend, by backend index */
 };
 

@@ -21,10 +21,12 @@
 #include <time.h>
 
 #define MONITOR_TIMEOUT_S 1
+#define MONITOR_RISE      3 /* good checks in a row before a backend rejoins the read pool */
 
 struct monitor {
 	struct proxy *proxy;
-	MYSQL **conns; /* per backend index, NULL while disconnected */
+	MYSQL **conns;    /* per backend index, NULL while disconnected */
+	int *good_rounds; /* per backend index: healthy checks in a row */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -91,8 +93,26 @@ static const char *field(MYSQL_RES *res, MYSQL_ROW row, const char *name)
 	return NULL;
 }
 
-/* Reads a replica's state; false if the query failed (connection trouble). */
-static bool check_replica(struct monitor *m, MYSQL *c, int *health, int64_t *lag_ms)
+/* Reads @@read_only and the GTID position (binlog for the primary, applied for a replica). */
+static bool check_variables(MYSQL *c, struct backend *b)
+{
+	const char *sql = b->role == BACKEND_PRIMARY
+	                      ? "SELECT @@global.read_only, @@global.gtid_binlog_pos"
+	                      : "SELECT @@global.read_only, @@global.gtid_slave_pos";
+	if (mysql_query(c, sql))
+		return false;
+	MYSQL_RES *res = mysql_store_result(c);
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	if (row) {
+		atomic_store(&b->read_only, row[0] ? atoi(row[0]) : -1);
+		backend_set_gtid(b, row[1] ? row[1] : "");
+	}
+	mysql_free_result(res);
+	return row != NULL;
+}
+
+/* Reads a replica's replication state; false if the query failed (connection trouble). */
+static bool check_replication(struct monitor *m, MYSQL *c, int *health, int64_t *lag_ms)
 {
 	if (mysql_query(c, "SHOW SLAVE STATUS"))
 		return false;
@@ -111,13 +131,24 @@ static bool check_replica(struct monitor *m, MYSQL *c, int *health, int64_t *lag
 	return true;
 }
 
-static void publish(struct backend *b, int health, int64_t lag_ms)
+/* A backend leaves the read pool at its first bad check but comes back only after
+ * MONITOR_RISE good ones in a row, so a flapping replica does not bounce clients around. */
+static void publish(struct monitor *m, struct backend *b, int health, int64_t lag_ms)
 {
-	int before = atomic_exchange(&b->health, health);
+	int before = atomic_load(&b->health);
+	int *good = &m->good_rounds[b->index];
+	*good = health == HEALTH_UP ? *good + 1 : 0;
+	if (health == HEALTH_UP && before != HEALTH_UP && before != HEALTH_UNKNOWN &&
+	    *good < MONITOR_RISE)
+		health = before;
 	atomic_store(&b->lag_ms, lag_ms);
+	atomic_store(&b->health, health);
 	if (before != health)
-		log_info("monitor: backend %s (%s) is %s", b->name, b->address,
-		         backend_health_str(health));
+		log_info("monitor: backend %s (%s) is %s%s", b->name, b->address,
+		         backend_health_str(health),
+		         health == HEALTH_LAGGING && lag_ms == BACKEND_LAG_UNKNOWN
+		             ? " (replication stopped)"
+		             : "");
 }
 
 static void check_backend(struct monitor *m, struct backend *b)
@@ -126,21 +157,21 @@ static void check_backend(struct monitor *m, struct backend *b)
 	if (!c)
 		c = m->conns[b->index] = connect_backend(m, b);
 	if (!c) {
-		publish(b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
+		publish(m, b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
 		return;
 	}
 	int health = HEALTH_UP;
 	int64_t lag = 0;
-	bool ok =
-	    b->role == BACKEND_PRIMARY ? mysql_ping(c) == 0 : check_replica(m, c, &health, &lag);
+	bool ok = check_variables(c, b) &&
+	          (b->role == BACKEND_PRIMARY || check_replication(m, c, &health, &lag));
 	if (!ok) {
 		log_warn("monitor: backend %s (%s) check failed: %s", b->name, b->address,
 		         mysql_error(c));
 		disconnect(m, b);
-		publish(b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
+		publish(m, b, HEALTH_DOWN, BACKEND_LAG_UNKNOWN);
 		return;
 	}
-	publish(b, health, lag);
+	publish(m, b, health, lag);
 }
 
 /* Sleeps until the next round; false when asked to stop. */
@@ -186,10 +217,13 @@ struct monitor *monitor_start(struct proxy *p)
 		return NULL;
 	m->proxy = p;
 	m->conns = calloc(p->backends.count, sizeof(*m->conns));
+	m->good_rounds = calloc(p->backends.count, sizeof(*m->good_rounds));
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
-	if (!m->conns || pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+	if (!m->conns || !m->good_rounds ||
+	    pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
 		free(m->conns);
+		free(m->good_rounds);
 		free(m);
 		return NULL;
 	}
@@ -212,5 +246,6 @@ void monitor_stop(struct monitor *m)
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wake);
 	free(m->conns);
+	free(m->good_rounds);
 	free(m);
 }

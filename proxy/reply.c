@@ -79,6 +79,7 @@ static bool record_end(struct reply *r, const uint8_t *payload, uint32_t len, bo
 	if (eof_format ? !pkt_parse_eof(payload, len, &ok) : !pkt_parse_ok(payload, len, &ok))
 		return false;
 	r->status = ok.status;
+	r->status_known = true;
 	r->warnings = ok.warnings;
 	if (!eof_format) {
 		r->affected_rows = ok.affected_rows;

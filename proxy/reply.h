@@ -46,6 +46,7 @@ struct reply {
 	/* what the reply said */
 	bool failed;
 	uint16_t error_code;
+	bool status_known; /* an OK or EOF carried status flags */
 	uint16_t status;
 	uint16_t warnings;
 	uint64_t affected_rows;

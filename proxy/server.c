@@ -9,6 +9,7 @@
 #include "server.h"
 
 #include "backend.h"
+#include "clock.h"
 #include "log.h"
 #include "packet.h"
 #include "proxy.h"
@@ -83,6 +84,9 @@ static void finish_step(struct server *srv, const struct server_error *err, bool
 static void fail(struct server *srv, uint16_t code, const char *what)
 {
 	struct server_error e;
+	if (srv->state == SERVER_CONNECTING || srv->state == SERVER_GREETING ||
+	    srv->state == SERVER_AUTH)
+		backend_connect_result(srv->backend, false, clock_ms());
 	set_error(&e, code, "HY000", "%s backend '%s' (%s)%s%s",
 	          code == 2003 ? "Can't connect to" : "Lost connection to", srv->backend->name,
 	          srv->backend->address, what ? ": " : "", what ? what : "");
@@ -177,8 +181,10 @@ static void on_answer(struct server *srv, const uint8_t *payload, size_t len, ui
 	uint8_t first = len ? payload[0] : 0;
 	struct server_error e;
 	if (first == PKT_OK) {
-		if (srv->state == SERVER_AUTH)
+		if (srv->state == SERVER_AUTH) {
 			counter_inc(&srv->worker->counters.backend_connects);
+			backend_connect_result(srv->backend, true, clock_ms());
+		}
 		srv->db_known = true;
 		finish_step(srv, NULL, false);
 	} else if (first == PKT_ERR) {
@@ -237,7 +243,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct server *srv = arg;
-	if (srv->st.error && srv->state == SERVER_CONNECTING)
+	if (srv->breaker_refused)
+		fail(srv, 2003, "circuit breaker open after repeated connection failures");
+	else if (srv->st.error && srv->state == SERVER_CONNECTING)
 		fail(srv, 2003, stream_error_str(&srv->st)); /* connect() failed at once */
 	else
 		fail(srv, srv->state == SERVER_CONNECTING ? 2003 : 2013, "timed out");
@@ -264,6 +272,12 @@ struct server *server_open(struct worker *w, struct backend *b, const struct ser
 	srv->step_arg = arg;
 	snprintf(srv->db, sizeof(srv->db), "%s", db ? db : "");
 	event_assign(&srv->deadline, w->base, -1, 0, on_deadline, srv);
+	if (!backend_may_connect(b, clock_ms())) {
+		srv->st.fd = -1;
+		srv->breaker_refused = true;
+		event_active(&srv->deadline, EV_TIMEOUT, 1);
+		return srv;
+	}
 	if (!stream_connect(&srv->st, w->base, (const struct sockaddr *)&b->addr, b->addrlen,
 	                    SERVER_READ_CHUNK, on_stream, srv)) {
 		if (!srv->st.error)

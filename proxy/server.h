@@ -55,9 +55,11 @@ struct server {
 	enum server_state state;
 	struct server_key key;
 	char db[HS_DB_MAX];
-	bool db_known; /* false once a statement may have run USE */
+	bool db_known;          /* false once a statement may have run USE */
+	size_t history_applied; /* entries of its session's history it has run */
 	uint8_t scramble[AUTH_SCRAMBLE_LEN];
 	uint32_t thread_id;
+	bool breaker_refused; /* never tried: the backend's breaker was open */
 	uint8_t next_seq;
 	server_step_cb step_cb;
 	void *step_arg;

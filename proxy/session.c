@@ -1,22 +1,30 @@
 /*
- * session.c - one client connection (see session.h).
+ * session.c - one client connection's commands (see session.h).
  *
  * The data path, for one command:
  *
- *   client.in ──frame──> command byte ──> server.st.out ─────────────> backend
- *   client.out <──move whole chains── server.st.in <── reply packets <─┘
+ *   client.in ──frame──> classify ──> route ──> primary or replica ──> server.st.out ──> backend
+ *   client.out <──move whole chains── server.st.in <── reply packets <─────────────────────┘
  *                      │
  *                      └ reply.c sees only the small packets that may end the reply
  *
+ * Before a backend serves a command it is brought in step: the session's history (SET, USE…)
+ * is replayed on it, and a prepared statement is prepared there; those are the proxy's own
+ * commands (SESSION_SYNC), whose replies are read and dropped. A read that a replica fails
+ * before any byte reached the client is sent again elsewhere, invisibly.
+ *
  * Bytes move between evbuffers without copies (evbuffer_remove_buffer); a packet is only made
- * contiguous when the tracker must read it. When the client's output passes the high watermark
+ * contiguous when something must read it. When the client's output passes the high watermark
  * the backend is no longer read until it drains, so a huge result costs a bounded buffer.
  *
- * States change only through set_state(); every exit goes through session_close().
+ * States change only through session_set_state(); every exit goes through session_close().
  */
 #include "session.h"
 
 #include "backend.h"
+#include "balance.h"
+#include "classify.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "packet.h"
@@ -33,19 +41,10 @@
 #include <unistd.h>
 
 #define CLIENT_READ_CHUNK (16 * 1024)
-#define MAX_LOGIN_PACKET  (64 * 1024)
 /* Commands a client pipelines behind a running one wait in its input up to this much. */
 #define MAX_PENDING_INPUT (1024 * 1024)
-
-/* What the proxy understands from clients. The greeting clears CLIENT_LONG_PASSWORD, which
- * MariaDB reads as "CLIENT_MYSQL off: extended capabilities follow" (see PROXY_EXT_CAPS). */
-#define PROXY_CAPS                                                                                 \
-	(CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |    \
-	 CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | CLIENT_IGNORE_SPACE |               \
-	 CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | CLIENT_TRANSACTIONS |   \
-	 CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |               \
-	 CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |                     \
-	 CLIENT_PLUGIN_AUTH_LENENC_DATA | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+/* A read sent to a replica is kept, to be sent elsewhere if the replica fails, up to this. */
+#define MAX_RETRY_COPY (64 * 1024)
 
 /* Client capabilities that change what a backend sends or how it parses: a backend
  * connection must have exactly the client's, so replies pass through untouched. */
@@ -56,15 +55,7 @@
 	 CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
 #define BACKEND_BASE_CAPS (CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH)
 
-/* MariaDB extensions the proxy relays: array binding, and extended column metadata (column
- * definitions are never parsed). Not PROGRESS (its packets look like errors mid-reply) nor
- * CACHE_METADATA (it changes the column-count packet). Offering any of them means clearing
- * CLIENT_LONG_PASSWORD, which MariaDB reads as "not a plain MySQL peer". */
-#define PROXY_EXT_CAPS (MARIADB_CLIENT_STMT_BULK_OPERATIONS | MARIADB_CLIENT_EXTENDED_METADATA)
-
-static void on_client_stream(struct stream *st, enum stream_event ev, void *arg);
 static void on_server_stream(struct stream *st, enum stream_event ev, void *arg);
-static void run_commands(struct session *s);
 static void forward_reply(struct session *s);
 static void forward_upload(struct session *s);
 
@@ -77,12 +68,13 @@ const char *session_state_str(enum session_state state)
 	case SESSION_IDLE: return "idle";
 	case SESSION_CONNECT_BACKEND: return "connect_backend";
 	case SESSION_QUERY: return "query";
+	case SESSION_SYNC: return "sync";
 	case SESSION_CLOSED: return "closed";
 	}
 	return "?";
 }
 
-static void set_state(struct session *s, enum session_state next)
+void session_set_state(struct session *s, enum session_state next)
 {
 	log_debug("session %u: %s -> %s", s->id, session_state_str(s->state),
 	          session_state_str(next));
@@ -94,12 +86,8 @@ static struct worker_counters *counters(struct session *s)
 	return &s->worker->counters;
 }
 
-/* Queues an error packet for the client and sends what can be sent. */
-static void send_error(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void send_error(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
-                       const char *fmt, ...)
+void session_send_error(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                        const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -112,16 +100,10 @@ static void send_error(struct session *s, uint8_t seq, uint16_t code, const char
 
 static void send_server_error(struct session *s, uint8_t seq, const struct server_error *e)
 {
-	send_error(s, seq, e->code, e->sqlstate, "%s", e->message);
+	session_send_error(s, seq, e->code, e->sqlstate, "%s", e->message);
 }
 
-static bool send_ok(struct session *s, uint8_t seq)
-{
-	return pkt_append_ok(s->client.out, seq, PKT_OK, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0) &&
-	       stream_flush(&s->client);
-}
-
-/* ---- backend connection ------------------------------------------------------------------ */
+/* ---- backend connections ------------------------------------------------------------------ */
 
 static struct server_key server_key_for(const struct session *s)
 {
@@ -134,253 +116,436 @@ static struct server_key server_key_for(const struct session *s)
 	};
 }
 
-static void release_server(struct session *s, bool clean)
+static bool in_transaction(const struct session *s)
 {
-	if (!s->server)
+	return (s->primary_status & SERVER_STATUS_IN_TRANS) ||
+	       !(s->primary_status & SERVER_STATUS_AUTOCOMMIT);
+}
+
+static void release_replica(struct session *s, bool clean)
+{
+	struct server *srv = s->replica;
+	if (!srv)
 		return;
-	struct server *srv = s->server;
-	s->server = NULL;
+	s->replica = NULL;
+	stmt_forget_replica(&s->stmts);
+	s->worker->replica_sessions[srv->backend->index]--;
 	pool_release(&s->worker->pool, srv, clean);
+}
+
+static void release_primary(struct session *s, bool clean)
+{
+	struct server *srv = s->primary;
+	if (!srv)
+		return;
+	s->primary = NULL;
+	pool_release(&s->worker->pool, srv, clean);
+}
+
+/* A backend is reusable by the pool only between commands. */
+static bool between_commands(const struct session *s, const struct server *srv)
+{
+	return srv->state == SERVER_READY &&
+	       !(s->target == srv && (s->state == SESSION_QUERY || s->state == SESSION_SYNC));
+}
+
+static void forget_temp_tables(struct session *s)
+{
+	free(s->temps);
+	s->temps = NULL;
+	s->n_temps = 0;
+}
+
+/* Forgets everything the session's backends hold for it (COM_CHANGE_USER, reset). */
+static void forget_session_state(struct session *s)
+{
+	history_clear(&s->history);
+	stmt_clear(&s->stmts);
+	forget_temp_tables(s);
+	s->primary_status = SERVER_STATUS_AUTOCOMMIT;
+	s->read_only_transaction = false;
+	s->locked_tables = false;
+	s->user_vars_assigned = false;
+}
+
+void session_drop_backends(struct session *s)
+{
+	if (s->replica)
+		release_replica(s, between_commands(s, s->replica));
+	if (s->primary)
+		release_primary(s, between_commands(s, s->primary));
+	forget_session_state(s);
 }
 
 static void adopt_server(struct session *s, struct server *srv)
 {
-	s->server = srv;
 	stream_set_owner(&srv->st, on_server_stream, s);
 	stream_resume_reading(&srv->st);
 }
 
-static void login_done(struct session *s);
+static void on_server_ready(struct server *srv, const struct server_error *err, void *arg);
+
+/* Asks the pool for a connection to b; the session owns it at once, ready or not. */
+static struct server *acquire(struct session *s, struct backend *b)
+{
+	struct server_key key = server_key_for(s);
+	struct server *srv = pool_acquire(&s->worker->pool, b, &key, s->db, on_server_ready, s);
+	if (!srv) {
+		session_send_error(s, s->reply_seq, 1040, "08004",
+		                   "Out of memory opening a backend connection");
+		session_close(s, "out of memory");
+		return NULL;
+	}
+	srv->history_applied = 0;
+	if (srv->state == SERVER_READY)
+		adopt_server(s, srv);
+	return srv;
+}
+
+bool session_open_primary_for_login(struct session *s)
+{
+	if (!s->primary)
+		s->primary = acquire(s, backends_primary(&s->worker->proxy->backends));
+	if (!s->primary)
+		return false;
+	if (s->primary->state == SERVER_READY)
+		return true;
+	session_set_state(s, SESSION_LOGIN_BACKEND);
+	return false;
+}
+
+static void answer_waiting_command(struct session *s, const struct server_error *err)
+{
+	struct pkt_frame f;
+	if (pkt_frame(s->client.in, SIZE_MAX, &f) == PKT_FRAME_READY)
+		evbuffer_drain(s->client.in, f.wire_len);
+	counter_inc(&counters(s)->queries_errors);
+	send_server_error(s, 1, err);
+}
 
 static void on_server_ready(struct server *srv, const struct server_error *err, void *arg)
 {
 	struct session *s = arg;
-	if (err) {
-		s->server = NULL; /* the pool closed it, or will on release */
-		if (srv->state != SERVER_CLOSED)
-			pool_release(&s->worker->pool, srv, true);
+	bool replica = srv == s->replica;
+	if (!err) {
+		adopt_server(s, srv);
 		if (s->state == SESSION_LOGIN_BACKEND) {
-			send_error(s, s->reply_seq, err->code, err->sqlstate, "%s", err->message);
-			session_close(s, "backend refused the login");
+			session_login_done(s);
 			return;
 		}
-		/* A command waited for this connection: answer it with the error, drop it, and
-		 * stay usable, since no backend state was lost. */
-		struct pkt_frame f;
-		if (pkt_frame(s->client.in, SIZE_MAX, &f) == PKT_FRAME_READY)
-			evbuffer_drain(s->client.in, f.wire_len);
-		counter_inc(&counters(s)->queries_errors);
-		send_server_error(s, 1, err);
-		if (s->state == SESSION_CLOSED)
-			return;
-		set_state(s, SESSION_IDLE);
-		run_commands(s);
+		session_set_state(s, SESSION_IDLE);
+		session_run_commands(s);
 		return;
 	}
-	adopt_server(s, srv);
+	if (replica) {
+		/* Nothing was lost: the waiting read goes to another backend. */
+		s->excluded_replica = srv->backend->index;
+		s->replica_failures++;
+		release_replica(s, true);
+		session_set_state(s, SESSION_IDLE);
+		session_run_commands(s);
+		return;
+	}
+	release_primary(s, true);
 	if (s->state == SESSION_LOGIN_BACKEND) {
-		login_done(s);
+		session_send_error(s, s->reply_seq, err->code, err->sqlstate, "%s", err->message);
+		session_close(s, "backend refused the login");
 		return;
 	}
-	set_state(s, SESSION_IDLE);
-	run_commands(s);
+	/* The command waiting for this connection gets the error; no backend state was lost, so
+	 * the session stays usable. */
+	answer_waiting_command(s, err);
+	if (s->state == SESSION_CLOSED)
+		return;
+	session_set_state(s, SESSION_IDLE);
+	session_run_commands(s);
 }
 
-/* Makes sure the session holds a ready backend; false if it must wait (state changes). */
-static bool ensure_server(struct session *s, enum session_state waiting)
+/* ---- choosing a backend -------------------------------------------------------------------- */
+
+/* In the read pool: the monitor says up, and connections to it are not failing. */
+static bool replica_usable(struct backend *b)
 {
-	if (s->server)
-		return true;
-	struct backend *primary = backends_primary(&s->worker->proxy->backends);
-	struct server_key key = server_key_for(s);
-	struct server *srv =
-	    pool_acquire(&s->worker->pool, primary, &key, s->db, on_server_ready, s);
-	if (!srv) {
-		send_error(s, s->reply_seq, 1040, "08004",
-		           "Out of memory opening a backend connection");
-		session_close(s, "out of memory");
-		return false;
+	return atomic_load_explicit(&b->health, memory_order_relaxed) == HEALTH_UP &&
+	       !backend_breaker_open(b, clock_ms());
+}
+
+/* The balancer's choice among healthy replicas, or NULL when none is usable. */
+static struct backend *pick_replica(struct session *s)
+{
+	struct worker *w = s->worker;
+	struct backend_table *t = &w->proxy->backends;
+	size_t n = t->count - 1;
+	if (n == 0)
+		return NULL;
+	struct balance_candidate c[n];
+	for (size_t i = 0; i < n; i++) {
+		c[i].usable = replica_usable(&t->items[i + 1]);
+		c[i].active = w->replica_sessions[i + 1];
 	}
-	if (srv->state == SERVER_READY) {
-		adopt_server(s, srv);
-		return true;
-	}
-	s->server = srv; /* still logging in; owned here so session_close can drop it */
-	set_state(s, waiting);
+	int exclude = s->excluded_replica > 0 ? s->excluded_replica - 1 : -1;
+	uint64_t key = balance_hash(s->peer, strlen(s->peer));
+	int pick = balance_pick(w->balancer, c, key, exclude);
+	return pick < 0 ? NULL : &t->items[pick + 1];
+}
+
+/* Where a command goes, and what the session must remember about it. */
+struct plan {
+	enum route_reason reason;
+	uint32_t cls_flags;
+	int cls_kind;
+	struct stmt *stmt; /* COM_STMT_* on a known statement */
+	bool execute;      /* COM_STMT_EXECUTE of a known statement */
+	struct stmt_execute exec;
+	bool needs_effects;                /* the reply changes session state */
+	enum route_reason prepared_reason; /* COM_STMT_PREPARE: its text's own reason */
+	char db[HS_DB_MAX];                /* USE / COM_INIT_DB */
+	char table_db[HS_DB_MAX];          /* CREATE / DROP TEMPORARY TABLE */
+	char table[HS_DB_MAX];
+};
+
+static bool has_temp_table(const void *ctx, const char *db, const char *name)
+{
+	const struct session *s = ctx;
+	for (size_t i = 0; i < s->n_temps; i++)
+		if (strcmp(s->temps[i].name, name) == 0 && strcmp(s->temps[i].db, db) == 0)
+			return true;
 	return false;
 }
 
-/* ---- login --------------------------------------------------------------------------------- */
-
-static void deny_access(struct session *s, const struct hs_login *l, uint8_t seq)
+static struct route_session route_facts(const struct session *s)
 {
-	counter_inc(&counters(s)->connections_rejected);
-	send_error(s, seq, 1045, "28000", "Access denied for user '%s'@'%s' (using password: %s)",
-	           l->user, s->peer, l->auth_len ? "YES" : "NO");
+	return (struct route_session){
+	    .in_transaction = in_transaction(s),
+	    .read_only_transaction = s->read_only_transaction,
+	    .locked_tables = s->locked_tables,
+	    .user_vars_assigned = s->user_vars_assigned,
+	    .history_full = s->history.overflow,
+	    .has_temp_table = s->n_temps ? has_temp_table : NULL,
+	    .ctx = s,
+	};
 }
 
-/* The login is proven: adopt its user, database and character set. */
-static void login_accepted(struct session *s, uint8_t seq)
+/* The text of a single-chunk COM_QUERY or COM_STMT_PREPARE, or NULL (a 16 MiB+ statement). */
+static const char *command_text(struct session *s, const struct pkt_frame *f, size_t *len)
 {
-	struct hs_login *l = s->login;
-	if (s->changing_user)
-		release_server(s, true);
-	else {
-		s->caps = l->caps & PROXY_CAPS;
-		s->ext_caps = l->ext_caps & PROXY_EXT_CAPS;
-	}
-	s->user = config_find_user(s->worker->proxy->cfg, l->user);
-	if (l->charset)
-		s->charset = l->charset;
-	snprintf(s->db, sizeof(s->db), "%s", l->has_db ? l->db : "");
-	s->reply_seq = seq;
-	free(s->login);
-	s->login = NULL;
-	/* A default database must exist: let a backend say so before the client gets its OK. */
-	if (s->db[0] && !ensure_server(s, SESSION_LOGIN_BACKEND))
-		return;
-	login_done(s);
-}
-
-static void login_done(struct session *s)
-{
-	if (!send_ok(s, s->reply_seq)) {
-		session_close(s, "cannot write to client");
-		return;
-	}
-	s->changing_user = false;
-	set_state(s, SESSION_IDLE);
-	run_commands(s);
-}
-
-static void login_rejected(struct session *s, uint8_t seq)
-{
-	deny_access(s, s->login, seq);
-	if (s->state == SESSION_CLOSED)
-		return;
-	if (s->changing_user) { /* like MariaDB: the session stays as it was */
-		free(s->login);
-		s->login = NULL;
-		s->changing_user = false;
-		set_state(s, SESSION_IDLE);
-		return;
-	}
-	session_close(s, "access denied");
-}
-
-static bool plugin_is_native(const char *plugin)
-{
-	return plugin[0] == '\0' || strcmp(plugin, AUTH_NATIVE_PLUGIN) == 0;
-}
-
-/* Checks a login (from the handshake or COM_CHANGE_USER) whose packet had sequence id seq. */
-static void check_login(struct session *s, uint8_t seq)
-{
-	struct hs_login *l = s->login;
-	const struct cfg_user *u = config_find_user(s->worker->proxy->cfg, l->user);
-	if (!u) {
-		login_rejected(s, (uint8_t)(seq + 1));
-		return;
-	}
-	if (!plugin_is_native(l->plugin)) {
-		/* Ask the client to answer our scramble the native way. */
-		if (!hs_append_auth_switch(s->client.out, (uint8_t)(seq + 1), AUTH_NATIVE_PLUGIN,
-		                           s->scramble) ||
-		    !stream_flush(&s->client)) {
-			session_close(s, "cannot write to client");
-			return;
-		}
-		set_state(s, SESSION_AUTH_SWITCH);
-		return;
-	}
-	if (auth_native_verify(u->password, s->scramble, l->auth, l->auth_len))
-		login_accepted(s, (uint8_t)(seq + 1));
-	else
-		login_rejected(s, (uint8_t)(seq + 1));
-}
-
-static void read_login(struct session *s)
-{
-	struct pkt_header h;
-	const uint8_t *payload;
-	switch (pkt_peek_whole(s->client.in, MAX_LOGIN_PACKET, &h, &payload)) {
-	case PKT_FRAME_PARTIAL: return;
-	case PKT_FRAME_TOO_LARGE:
-		send_error(s, 2, 1153, "08S01", "Got a packet bigger than the login allows");
-		session_close(s, "oversized login packet");
-		return;
-	case PKT_FRAME_READY: break;
-	}
-	s->login = calloc(1, sizeof(*s->login));
-	if (!s->login) {
-		session_close(s, "out of memory");
-		return;
-	}
-	enum hs_result r = hs_parse_login(payload, h.len, s->login);
-	uint8_t seq = h.seq;
-	evbuffer_drain(s->client.in, PKT_HEADER_LEN + h.len);
-	if (r == HS_SSL_REQUEST) {
-		send_error(s, (uint8_t)(seq + 1), 1045, "28000",
-		           "TLS was requested but the proxy does not offer it");
-		session_close(s, "client asked for TLS");
-		return;
-	}
-	if (r != HS_OK) {
-		counter_inc(&counters(s)->connections_rejected);
-		send_error(s, (uint8_t)(seq + 1), 1043, "08S01", "Bad handshake (%s)",
-		           hs_result_str(r));
-		session_close(s, "bad handshake");
-		return;
-	}
-	check_login(s, seq);
-}
-
-static void read_auth_switch_answer(struct session *s)
-{
-	struct pkt_header h;
-	const uint8_t *payload;
-	switch (pkt_peek_whole(s->client.in, MAX_LOGIN_PACKET, &h, &payload)) {
-	case PKT_FRAME_PARTIAL: return;
-	case PKT_FRAME_TOO_LARGE: session_close(s, "oversized auth packet"); return;
-	case PKT_FRAME_READY: break;
-	}
-	const struct cfg_user *u = config_find_user(s->worker->proxy->cfg, s->login->user);
-	bool ok = u && h.len <= sizeof(s->login->auth) &&
-	          auth_native_verify(u->password, s->scramble, payload, h.len);
-	s->login->auth_len = h.len; /* only "using password: YES/NO" reads it from here */
-	uint8_t seq = h.seq;
-	evbuffer_drain(s->client.in, PKT_HEADER_LEN + h.len);
-	if (ok)
-		login_accepted(s, (uint8_t)(seq + 1));
-	else
-		login_rejected(s, (uint8_t)(seq + 1));
-}
-
-static void change_user(struct session *s, const struct pkt_frame *f)
-{
-	if (f->chunked || f->payload_len > MAX_LOGIN_PACKET) {
-		send_error(s, 1, 1043, "08S01", "Bad handshake (COM_CHANGE_USER too large)");
-		session_close(s, "oversized COM_CHANGE_USER");
-		return;
-	}
+	if (f->chunked)
+		return NULL;
 	const uint8_t *p = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
-	s->login = calloc(1, sizeof(*s->login));
-	if (!p || !s->login) {
-		session_close(s, "out of memory");
+	if (!p)
+		return NULL;
+	*len = f->payload_len - 1;
+	return (const char *)p + PKT_HEADER_LEN + 1;
+}
+
+static bool needs_effects(const struct cls_result *c)
+{
+	return (c->flags & (CLS_SESSION_STATE | CLS_CREATE_TEMP | CLS_DROP_TEMP)) ||
+	       c->kind == CLS_KIND_LOCK_TABLES || c->kind == CLS_KIND_UNLOCK_TABLES;
+}
+
+static void plan_query(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	size_t len;
+	const char *sql = command_text(s, f, &len);
+	if (!sql) {
+		p->reason = ROUTE_WRITE; /* only bulk writes are this long */
 		return;
 	}
-	enum hs_result r =
-	    hs_parse_change_user(p + PKT_HEADER_LEN, f->payload_len, s->caps, s->login);
-	evbuffer_drain(s->client.in, f->wire_len);
-	if (r != HS_OK) {
-		free(s->login);
-		s->login = NULL;
-		send_error(s, 1, 1043, "08S01", "Bad handshake (%s)", hs_result_str(r));
-		session_close(s, "bad COM_CHANGE_USER");
+	struct cls_result c;
+	classify(sql, len, s->db, &c);
+	struct route_session facts = route_facts(s);
+	p->reason = route_statement(&c, &facts);
+	p->cls_flags = c.flags;
+	p->cls_kind = c.kind;
+	p->needs_effects = needs_effects(&c);
+	snprintf(p->db, sizeof(p->db), "%s", c.use_db);
+	if (c.n_tables) {
+		snprintf(p->table_db, sizeof(p->table_db), "%s", c.tables[0].db);
+		snprintf(p->table, sizeof(p->table), "%s", c.tables[0].name);
+	}
+}
+
+/* A statement's own reason, at prepare time: transactions and locks are judged per execution. */
+static enum route_reason prepared_reason(struct session *s, const struct pkt_frame *f)
+{
+	size_t len;
+	const char *sql = command_text(s, f, &len);
+	if (!sql)
+		return ROUTE_WRITE;
+	struct cls_result c;
+	classify(sql, len, s->db, &c);
+	struct route_session facts = route_facts(s);
+	facts.in_transaction = false;
+	facts.read_only_transaction = false;
+	facts.locked_tables = false;
+	return route_statement(&c, &facts);
+}
+
+static enum route_reason execute_reason(struct session *s, const struct stmt *st,
+                                        const struct stmt_execute *x)
+{
+	if (s->read_only_transaction)
+		return ROUTE_READ_ONLY_TRANSACTION;
+	if (!route_to_replica(st->reason))
+		return st->reason;
+	if (in_transaction(s))
+		return ROUTE_TRANSACTION;
+	if (s->locked_tables)
+		return ROUTE_LOCK_TABLES;
+	if (s->history.overflow)
+		return ROUTE_HISTORY_FULL;
+	if (x->flags != 0)
+		return ROUTE_PREPARED_CURSOR; /* fetches must find the cursor: keep it on the
+		                                 primary */
+	if (st->long_data)
+		return ROUTE_LONG_DATA;
+	/* An execution without types can only go where the types are known or can be added. */
+	if (!x->has_types && st->n_params && !st->types_on_replica && !st->types)
+		return ROUTE_COMMAND;
+	return st->reason;
+}
+
+static void plan_execute(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	p->reason = ROUTE_COMMAND;
+	const uint8_t *buf =
+	    f->chunked ? NULL : evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+	uint32_t id;
+	if (!buf || f->payload_len < 5)
+		return;
+	memcpy(&id, buf + PKT_HEADER_LEN + 1, 4); /* little-endian on the wire and here */
+	p->stmt = stmt_find(&s->stmts, id);
+	if (!p->stmt || !stmt_parse_execute(buf + PKT_HEADER_LEN, f->payload_len, p->stmt->n_params,
+	                                    &p->exec)) {
+		p->stmt = NULL;
 		return;
 	}
-	s->changing_user = true;
-	check_login(s, f->seq);
+	p->execute = true;
+	p->reason = execute_reason(s, p->stmt, &p->exec);
+}
+
+/* The statement a COM_STMT_CLOSE / RESET / SEND_LONG_DATA names. */
+static struct stmt *named_stmt(struct session *s, const struct pkt_frame *f)
+{
+	uint8_t head[PKT_HEADER_LEN + 5];
+	uint32_t id;
+	if (f->payload_len < 5 || evbuffer_copyout(s->client.in, head, sizeof(head)) < 9)
+		return NULL;
+	memcpy(&id, head + PKT_HEADER_LEN + 1, 4);
+	return stmt_find(&s->stmts, id);
+}
+
+static void plan_command(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->reason = ROUTE_COMMAND;
+	switch (f->first_byte) {
+	case COM_QUERY: plan_query(s, f, p); return;
+	case COM_STMT_EXECUTE: plan_execute(s, f, p); return;
+	case COM_STMT_PREPARE:
+		p->prepared_reason = prepared_reason(s, f);
+		p->needs_effects = true;
+		return;
+	case COM_INIT_DB:
+	case COM_SET_OPTION:
+	case COM_RESET_CONNECTION: p->needs_effects = true; return;
+	case COM_STMT_CLOSE:
+	case COM_STMT_RESET:
+	case COM_STMT_SEND_LONG_DATA: p->stmt = named_stmt(s, f); return;
+	case COM_PING:
+		/* Any held connection answers a ping; do not open the primary for it. */
+		if (!s->primary && s->replica && !s->read_only_transaction)
+			p->reason = ROUTE_READ;
+		return;
+	default: return;
+	}
+}
+
+/* The connection a plan runs on, ready; NULL when the session must wait (or closed). */
+static struct server *server_for(struct session *s, struct plan *p)
+{
+	/* After two replicas failed this command, the primary answers it. */
+	bool want_replica =
+	    route_to_replica(p->reason) && (s->replica_failures < 2 || s->read_only_transaction);
+	s->fallback = false;
+	if (want_replica && s->replica && !s->read_only_transaction &&
+	    (!replica_usable(s->replica->backend) ||
+	     s->replica->backend->index == s->excluded_replica))
+		release_replica(s, between_commands(s, s->replica));
+	if (want_replica && !s->replica) {
+		struct backend *b = pick_replica(s);
+		if (b) {
+			s->replica = acquire(s, b);
+			if (!s->replica)
+				return NULL;
+			s->worker->replica_sessions[b->index]++;
+		} else {
+			want_replica = false;
+			s->fallback = true;
+		}
+	}
+	if (!want_replica && !s->primary) {
+		s->primary = acquire(s, backends_primary(&s->worker->proxy->backends));
+		if (!s->primary)
+			return NULL;
+	}
+	struct server *srv = want_replica ? s->replica : s->primary;
+	if (srv->state != SERVER_READY) {
+		session_set_state(s, SESSION_CONNECT_BACKEND);
+		return NULL;
+	}
+	return srv;
+}
+
+/* ---- keeping a backend in step with the session -------------------------------------------- */
+
+/* Sends one of the proxy's own commands; its reply is read and dropped (SESSION_SYNC). */
+static bool send_internal(struct session *s, struct server *srv, const uint8_t *packet, size_t len)
+{
+	if (evbuffer_add(srv->st.out, packet, len) != 0 || !stream_flush(&srv->st))
+		return false;
+	s->target = srv;
+	s->packet_left = 0;
+	s->reply_started = false;
+	reply_start(&s->reply, packet[PKT_HEADER_LEN], server_key_for(s).caps);
+	session_set_state(s, SESSION_SYNC);
+	return true;
+}
+
+static bool send_prepare(struct session *s, struct server *srv, const struct stmt *st)
+{
+	size_t len = PKT_HEADER_LEN + 1 + st->sql_len;
+	uint8_t *buf = malloc(len);
+	if (!buf)
+		return false;
+	struct pkt_writer w;
+	pkt_writer_init(&w, buf, len, 0);
+	pkt_put_u8(&w, COM_STMT_PREPARE);
+	pkt_put_bytes(&w, st->sql, st->sql_len);
+	bool ok = pkt_writer_finish(&w) && send_internal(s, srv, buf, w.len);
+	s->sync_stmt = st->id;
+	free(buf);
+	return ok;
+}
+
+static void lost_backend(struct session *s, struct server *srv, const char *why);
+
+/* True when srv is in step; otherwise starts the next step and returns false. */
+static bool in_step(struct session *s, struct server *srv, const struct plan *p)
+{
+	bool sent = true;
+	if (srv->history_applied < s->history.count) {
+		const struct history_entry *e = history_at(&s->history, srv->history_applied);
+		sent = send_internal(s, srv, e->packet, e->len);
+	} else if (srv == s->replica && p->execute && p->stmt && !p->stmt->replica_id) {
+		sent = send_prepare(s, srv, p->stmt);
+	} else {
+		return true;
+	}
+	if (!sent)
+		lost_backend(s, srv, stream_error_str(&srv->st));
+	return false;
 }
 
 /* ---- commands ------------------------------------------------------------------------------ */
@@ -412,83 +577,181 @@ static bool is_statement(uint8_t cmd)
 	return cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
 }
 
-static bool is_word_char(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '$' || c >= 0x80;
-}
-
-/* Could this statement run USE? Errs towards yes: a false alarm only costs a COM_INIT_DB when
- * the connection is reused. (The SQL classifier will answer exactly.) */
-static bool may_change_db(struct evbuffer *in, const struct pkt_frame *f)
-{
-	if (f->chunked)
-		return true;
-	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)f->wire_len);
-	if (!p)
-		return true;
-	const uint8_t *sql = p + PKT_HEADER_LEN + 1;
-	size_t n = f->payload_len - 1;
-	for (size_t i = 0; i + 3 <= n; i++) {
-		if ((sql[i] | 0x20) == 'u' && (sql[i + 1] | 0x20) == 's' &&
-		    (sql[i + 2] | 0x20) == 'e' && (i == 0 || !is_word_char(sql[i - 1])) &&
-		    (i + 3 == n || !is_word_char(sql[i + 3])))
-			return true;
-	}
-	return false;
-}
-
-static void count_statement(struct session *s)
+static void count_statement(struct session *s, struct server *srv)
 {
 	if (!is_statement(s->command))
 		return;
 	struct worker_counters *c = counters(s);
 	counter_inc(&c->queries_total);
-	counter_inc(&c->queries_primary);
-	counter_inc(&c->backend_queries[s->server->backend->index]);
+	counter_inc(srv == s->replica ? &c->queries_replica : &c->queries_primary);
+	counter_inc(&c->routes[s->route]);
+	if (s->fallback)
+		counter_inc(&c->queries_fallback);
+	counter_inc(&c->backend_queries[srv->backend->index]);
 }
 
-/* Moves one whole command to the held backend and starts tracking its reply. */
-static void forward_command(struct session *s, const struct pkt_frame *f)
+/* Keeps what a successful reply must change in the session. */
+static bool keep_effects(struct session *s, const struct pkt_frame *f, const struct plan *p)
 {
-	struct server *srv = s->server;
-	s->command = f->first_byte;
-	if (s->command == COM_QUERY && may_change_db(s->client.in, f))
-		srv->db_known = false;
-	if (s->command == COM_INIT_DB) {
-		/* The name is the rest of the packet; it becomes the known db when the OK arrives.
-		 */
-		size_t n = f->payload_len - 1 < sizeof(srv->db) - 1 ? f->payload_len - 1
-		                                                    : sizeof(srv->db) - 1;
-		const uint8_t *p = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
-		srv->db_known = false;
-		if (p && !f->chunked) {
-			memcpy(srv->db, p + PKT_HEADER_LEN + 1, n);
-			srv->db[n] = '\0';
-		}
+	if (!p->needs_effects || f->chunked)
+		return true;
+	struct session_effects *e = calloc(1, sizeof(*e));
+	const uint8_t *packet = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+	if (!e || !packet || !(e->packet = malloc(f->wire_len))) {
+		free(e);
+		return false;
 	}
-	if (evbuffer_remove_buffer(s->client.in, srv->st.out, f->wire_len) != (int)f->wire_len) {
+	memcpy(e->packet, packet, f->wire_len);
+	e->packet_len = f->wire_len;
+	e->cls_flags = p->cls_flags;
+	e->cls_kind = p->cls_kind;
+	e->prepared_reason = p->prepared_reason;
+	memcpy(e->db, p->db, sizeof(e->db));
+	memcpy(e->table_db, p->table_db, sizeof(e->table_db));
+	memcpy(e->table, p->table, sizeof(e->table));
+	if (f->first_byte == COM_INIT_DB) {
+		size_t n =
+		    f->payload_len - 1 < sizeof(e->db) - 1 ? f->payload_len - 1 : sizeof(e->db) - 1;
+		memcpy(e->db, packet + PKT_HEADER_LEN + 1, n);
+		e->db[n] = '\0';
+	}
+	s->effects = e;
+	return true;
+}
+
+static void drop_effects(struct session *s)
+{
+	if (!s->effects)
+		return;
+	free(s->effects->packet);
+	free(s->effects);
+	s->effects = NULL;
+}
+
+/* An execution bound for a backend that knows the statement by another id, or lacks its
+ * parameter types, is rewritten on the way: same bytes, other id, types added. */
+static bool rewrite_execute(struct session *s, const struct pkt_frame *f, const struct plan *p,
+                            struct server *srv)
+{
+	struct stmt *st = p->stmt;
+	bool to_replica = srv == s->replica;
+	if (p->exec.has_types) {
+		if (!stmt_keep_types(st, evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len) +
+		                             PKT_HEADER_LEN + p->exec.types_offset))
+			return false;
+		st->types_on_replica = to_replica;
+		st->types_on_primary = !to_replica;
+	}
+	bool add_types = !p->exec.has_types && st->n_params &&
+	                 !(to_replica ? st->types_on_replica : st->types_on_primary);
+	if (!to_replica && !add_types)
+		return evbuffer_remove_buffer(s->client.in, srv->st.out, f->wire_len) ==
+		       (int)f->wire_len;
+	const uint8_t *in = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+	const uint8_t *payload = in + PKT_HEADER_LEN;
+	size_t types = add_types ? 2 * (size_t)st->n_params : 0;
+	size_t out_len = f->wire_len + types;
+	uint8_t *out = malloc(out_len);
+	if (!out || out_len - PKT_HEADER_LEN >= PKT_MAX_CHUNK) {
+		free(out);
+		return false;
+	}
+	struct pkt_writer w;
+	pkt_writer_init(&w, out, out_len, f->seq);
+	pkt_put_u8(&w, COM_STMT_EXECUTE);
+	pkt_put_u32(&w, to_replica ? st->replica_id : st->id);
+	if (add_types) {
+		pkt_put_bytes(&w, payload + 5, p->exec.bound_offset - 5);
+		pkt_put_u8(&w, 1);
+		pkt_put_bytes(&w, st->types, types);
+		pkt_put_bytes(&w, payload + p->exec.bound_offset + 1,
+		              f->payload_len - p->exec.bound_offset - 1);
+		if (to_replica)
+			st->types_on_replica = true;
+		else
+			st->types_on_primary = true;
+	} else {
+		pkt_put_bytes(&w, payload + 5, f->payload_len - 5);
+	}
+	bool ok = pkt_writer_finish(&w) && evbuffer_add(srv->st.out, out, w.len) == 0;
+	free(out);
+	evbuffer_drain(s->client.in, f->wire_len);
+	return ok;
+}
+
+/* COM_STMT_CLOSE also closes the replica's copy; neither answers. */
+static void close_statement(struct session *s, struct stmt *st)
+{
+	if (st->replica_id && s->replica && s->replica->state == SERVER_READY) {
+		uint8_t buf[PKT_HEADER_LEN + 5];
+		struct pkt_writer w;
+		pkt_writer_init(&w, buf, sizeof(buf), 0);
+		pkt_put_u8(&w, COM_STMT_CLOSE);
+		pkt_put_u32(&w, st->replica_id);
+		if (!pkt_writer_finish(&w) || evbuffer_add(s->replica->st.out, buf, w.len) != 0 ||
+		    !stream_flush(&s->replica->st))
+			release_replica(s, false);
+	}
+	stmt_remove(&s->stmts, st->id);
+}
+
+/* The statement-level bookkeeping a command needs before it leaves. */
+static void note_command(struct session *s, const struct plan *p)
+{
+	/* CALL p(@out) sets @out on the primary alone, like SELECT @a := ... does. */
+	if ((p->cls_flags & CLS_USER_VAR_ASSIGN) ||
+	    (p->cls_kind == CLS_KIND_CALL && (p->cls_flags & CLS_USER_VAR_READ)))
+		s->user_vars_assigned = true;
+	if (!p->stmt)
+		return;
+	if (s->command == COM_STMT_SEND_LONG_DATA)
+		p->stmt->long_data = true;
+	else if (s->command == COM_STMT_EXECUTE || s->command == COM_STMT_RESET)
+		p->stmt->long_data = false;
+}
+
+/* Moves one whole command to srv and starts tracking its reply. */
+static void forward_command(struct session *s, const struct pkt_frame *f, struct plan *p,
+                            struct server *srv)
+{
+	s->command = f->first_byte;
+	s->route = p->reason;
+	s->target = srv;
+	evbuffer_drain(s->retry, evbuffer_get_length(s->retry));
+	if (srv == s->replica && f->wire_len <= MAX_RETRY_COPY) {
+		const uint8_t *bytes = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+		if (bytes)
+			evbuffer_add(s->retry, bytes, f->wire_len);
+	}
+	note_command(s, p);
+	if (!keep_effects(s, f, p)) {
+		session_close(s, "out of memory");
+		return;
+	}
+	struct stmt *closing = s->command == COM_STMT_CLOSE ? p->stmt : NULL;
+	bool queued = p->execute ? rewrite_execute(s, f, p, srv)
+	                         : evbuffer_remove_buffer(s->client.in, srv->st.out, f->wire_len) ==
+	                               (int)f->wire_len;
+	if (!queued) {
 		session_close(s, "cannot queue command");
 		return;
 	}
-	if (!stream_flush(&srv->st)) {
-		struct server_error e = {.code = 2013, .sqlstate = "HY000"};
-		snprintf(e.message, sizeof(e.message), "Lost connection to backend '%s' (%s): %s",
-		         srv->backend->name, srv->backend->address, stream_error_str(&srv->st));
-		send_server_error(s, 1, &e);
-		session_close(s, "backend write failed");
-		return;
-	}
-	count_statement(s);
+	if (closing)
+		close_statement(s, closing);
+	count_statement(s, srv);
 	reply_start(&s->reply, s->command, server_key_for(s).caps);
 	s->packet_left = 0;
 	s->reply_started = false;
+	if (!stream_flush(&srv->st)) {
+		lost_backend(s, srv, stream_error_str(&srv->st));
+		return;
+	}
 	if (!reply_done(&s->reply))
-		set_state(s, SESSION_QUERY);
+		session_set_state(s, SESSION_QUERY);
 }
 
 /* Handles complete commands waiting in the client's input, while the session is idle. */
-static void run_commands(struct session *s)
+void session_run_commands(struct session *s)
 {
 	size_t max = (size_t)s->worker->proxy->cfg->proxy.max_packet_mb << 20;
 	stream_resume_reading(&s->client); /* paused while busy if the client ran ahead */
@@ -497,8 +760,8 @@ static void run_commands(struct session *s)
 		switch (pkt_frame(s->client.in, max, &f)) {
 		case PKT_FRAME_PARTIAL: return;
 		case PKT_FRAME_TOO_LARGE:
-			send_error(s, 1, 1153, "08S01",
-			           "Got a packet bigger than 'max_allowed_packet' bytes");
+			session_send_error(s, 1, 1153, "08S01",
+			                   "Got a packet bigger than 'max_allowed_packet' bytes");
 			session_close(s, "oversized packet");
 			return;
 		case PKT_FRAME_READY: break;
@@ -508,7 +771,7 @@ static void run_commands(struct session *s)
 			return;
 		}
 		if (f.payload_len == 0) {
-			send_error(s, 1, 1047, "08S01", "Unknown command");
+			session_send_error(s, 1, 1047, "08S01", "Unknown command");
 			session_close(s, "empty command packet");
 			return;
 		}
@@ -517,63 +780,208 @@ static void run_commands(struct session *s)
 			return;
 		}
 		if (f.first_byte == COM_CHANGE_USER) {
-			change_user(s, &f);
+			login_change_user(s, &f);
 			continue;
 		}
 		if (!is_forwarded(f.first_byte)) {
 			evbuffer_drain(s->client.in, f.wire_len);
-			send_error(s, 1, 1047, "08S01", "Unknown command");
+			session_send_error(s, 1, 1047, "08S01", "Unknown command");
 			continue;
 		}
-		if (!ensure_server(s, SESSION_CONNECT_BACKEND))
+		struct plan p;
+		plan_command(s, &f, &p);
+		struct server *srv = server_for(s, &p);
+		if (!srv || !in_step(s, srv, &p))
 			return;
-		forward_command(s, &f);
+		forward_command(s, &f, &p, srv);
 	}
+}
+
+void session_login_done(struct session *s)
+{
+	if (!pkt_append_ok(s->client.out, s->reply_seq, PKT_OK, 0, 0, SERVER_STATUS_AUTOCOMMIT,
+	                   0) ||
+	    !stream_flush(&s->client)) {
+		session_close(s, "cannot write to client");
+		return;
+	}
+	s->changing_user = false;
+	session_set_state(s, SESSION_IDLE);
+	session_run_commands(s);
 }
 
 /* ---- replies ------------------------------------------------------------------------------- */
 
-static void lost_backend(struct session *s, const char *why)
+static void add_temp_table(struct session *s, const char *db, const char *name)
 {
-	struct server *srv = s->server;
-	/* An error packet is only well-formed between packets. */
-	if (s->packet_left == 0 && !s->reply.continuation) {
-		uint8_t seq = (uint8_t)(s->reply_started ? s->reply_seq : 1);
-		counter_inc(&counters(s)->queries_errors);
-		send_error(s, seq, 2013, "HY000",
-		           "Lost connection to backend '%s' (%s) during query: %s",
-		           srv->backend->name, srv->backend->address, why);
+	if (has_temp_table(s, db, name))
+		return;
+	struct temp_table *grown = realloc(s->temps, (s->n_temps + 1) * sizeof(*grown));
+	if (!grown)
+		return; /* the router then misses it: the table's reads may fail on a replica */
+	s->temps = grown;
+	snprintf(s->temps[s->n_temps].db, HS_DB_MAX, "%s", db);
+	snprintf(s->temps[s->n_temps].name, HS_DB_MAX, "%s", name);
+	s->n_temps++;
+}
+
+static void remove_temp_table(struct session *s, const char *db, const char *name)
+{
+	for (size_t i = 0; i < s->n_temps; i++) {
+		if (strcmp(s->temps[i].name, name) == 0 && strcmp(s->temps[i].db, db) == 0) {
+			s->temps[i] = s->temps[--s->n_temps];
+			return;
+		}
 	}
-	session_close(s, "lost the backend");
+}
+
+/* What a successful command changed: history, database, temporary tables, locks, statements. */
+static void apply_effects(struct session *s, const struct session_effects *e)
+{
+	if (s->command == COM_RESET_CONNECTION) {
+		release_replica(s, true);
+		forget_session_state(s);
+		s->primary->history_applied = 0;
+		return;
+	}
+	if (s->command == COM_STMT_PREPARE) {
+		if (!stmt_add(&s->stmts, s->reply.stmt_id, s->reply.stmt_params,
+		              (uint8_t)e->prepared_reason,
+		              (const char *)e->packet + PKT_HEADER_LEN + 1,
+		              e->packet_len - PKT_HEADER_LEN - 1))
+			log_warn("session %u: out of memory recording a prepared statement", s->id);
+		return;
+	}
+	if (s->command == COM_INIT_DB || s->command == COM_SET_OPTION ||
+	    (e->cls_flags & CLS_SESSION_STATE)) {
+		/* Only pure session state can be replayed: a text that also writes (a
+		 * multi-statement "SET ...; INSERT ...") must not run twice, so its session stays
+		 * on the primary. */
+		if (!(e->cls_flags & CLS_WRITE) &&
+		    history_add(&s->history, e->packet, e->packet_len)) {
+			s->target->history_applied = s->history.count;
+		} else {
+			s->history.overflow = true;
+			release_replica(s, true); /* cannot be brought in step any more */
+		}
+		if (e->db[0])
+			snprintf(s->db, sizeof(s->db), "%s", e->db);
+	}
+	if (e->cls_flags & CLS_CREATE_TEMP)
+		add_temp_table(s, e->table_db, e->table);
+	/* A plain DROP TABLE of a temporary table leaves its name here: its reads then go to the
+	 * primary, which is merely slower. */
+	if (e->cls_flags & CLS_DROP_TEMP)
+		remove_temp_table(s, e->table_db, e->table);
+	if (e->cls_kind == CLS_KIND_LOCK_TABLES)
+		s->locked_tables = true;
+	if (e->cls_kind == CLS_KIND_UNLOCK_TABLES)
+		s->locked_tables = false;
+}
+
+/* The proxy's own command ended: note what it achieved and go on with the client's. */
+static void sync_finished(struct session *s)
+{
+	struct server *srv = s->target;
+	bool prepare = s->reply.kind == REPLY_PREPARE;
+	session_set_state(s, SESSION_IDLE);
+	if (s->reply.failed) {
+		log_warn("session %u: backend %s refused a %s the primary accepted (error %u)",
+		         s->id, srv->backend->name, prepare ? "prepare" : "session command",
+		         s->reply.error_code);
+		if (srv != s->replica) {
+			session_send_error(s, 1, 1105, "HY000",
+			                   "Could not restore the session on backend '%s'",
+			                   srv->backend->name);
+			session_close(s, "session replay failed on the primary");
+			return;
+		}
+		s->excluded_replica = srv->backend->index;
+		s->replica_failures++;
+		release_replica(s, true);
+	} else if (prepare) {
+		struct stmt *st = stmt_find(&s->stmts, s->sync_stmt);
+		if (st)
+			st->replica_id = s->reply.stmt_id;
+	} else {
+		srv->history_applied++;
+	}
+	session_run_commands(s);
 }
 
 static void reply_finished(struct session *s)
 {
+	if (s->state == SESSION_SYNC) {
+		sync_finished(s);
+		return;
+	}
+	struct server *srv = s->target;
 	if (s->reply.failed && is_statement(s->command))
 		counter_inc(&counters(s)->queries_errors);
-	if (s->command == COM_INIT_DB && !s->reply.failed) {
-		s->server->db_known = true;
-		snprintf(s->db, sizeof(s->db), "%s", s->server->db);
-	}
+	if (srv == s->primary && s->reply.status_known)
+		s->primary_status = s->reply.status;
+	if (srv == s->replica && s->route == ROUTE_READ_ONLY_TRANSACTION && s->reply.status_known)
+		s->read_only_transaction = (s->reply.status & SERVER_STATUS_IN_TRANS) != 0;
+	if (s->effects && !s->reply.failed)
+		apply_effects(s, s->effects);
+	drop_effects(s);
+	s->excluded_replica = -1;
+	s->replica_failures = 0;
 	if (s->worker->draining) {
 		session_close(s, "shutting down");
 		return;
 	}
-	set_state(s, SESSION_IDLE);
-	run_commands(s);
+	session_set_state(s, SESSION_IDLE);
+	session_run_commands(s);
 }
 
-/* Moves one packet (or what has arrived of it) to the client. False on a protocol error. */
+/* srv failed or hung up. A replica that fails a read before any byte of it reached the client is
+ * replaced invisibly; anything else costs the client an error and its connection, because the
+ * session's state on that backend is gone. */
+static void lost_backend(struct session *s, struct server *srv, const char *why)
+{
+	bool busy = s->target == srv && (s->state == SESSION_QUERY || s->state == SESSION_SYNC);
+	bool replica = srv == s->replica && !s->read_only_transaction;
+	if (replica && (!busy || (!s->reply_started && (s->state == SESSION_SYNC ||
+	                                                evbuffer_get_length(s->retry) > 0)))) {
+		log_info("session %u: replica %s lost (%s)%s", s->id, srv->backend->name, why,
+		         busy ? ", sending the read elsewhere" : "");
+		release_replica(s, false);
+		if (!busy)
+			return;
+		s->excluded_replica = srv->backend->index;
+		s->replica_failures++;
+		if (s->state == SESSION_QUERY) {
+			evbuffer_prepend_buffer(s->client.in, s->retry);
+			counter_inc(&counters(s)->queries_retried);
+		}
+		drop_effects(s);
+		session_set_state(s, SESSION_IDLE);
+		session_run_commands(s);
+		return;
+	}
+	if (busy && s->packet_left == 0 && !s->reply.continuation && s->state == SESSION_QUERY) {
+		/* An error packet is only well-formed between packets. */
+		uint8_t seq = (uint8_t)(s->reply_started ? s->reply_seq : 1);
+		counter_inc(&counters(s)->queries_errors);
+		session_send_error(s, seq, 2013, "HY000",
+		                   "Lost connection to backend '%s' (%s) during query: %s",
+		                   srv->backend->name, srv->backend->address, why);
+	}
+	session_close(s, "lost a backend");
+}
+
+/* Moves one packet (or what has arrived of it) to out, or drops it when out is NULL (the reply
+ * to the proxy's own command). False on a protocol error. */
 static bool forward_packet(struct session *s, struct evbuffer *in, struct evbuffer *out)
 {
-	struct pkt_header h;
 	uint8_t head[PKT_HEADER_LEN + 1];
 	size_t avail = evbuffer_get_length(in);
 	if (avail < PKT_HEADER_LEN)
 		return true;
 	size_t peek = avail > PKT_HEADER_LEN ? sizeof(head) : PKT_HEADER_LEN;
 	evbuffer_copyout(in, head, peek);
-	h = pkt_header_decode(head);
+	struct pkt_header h = pkt_header_decode(head);
 	if (h.len > 0 && peek == PKT_HEADER_LEN)
 		return true; /* need the first payload byte */
 	uint8_t first = h.len > 0 ? head[PKT_HEADER_LEN] : 0;
@@ -591,6 +999,8 @@ static bool forward_packet(struct session *s, struct evbuffer *in, struct evbuff
 		return false;
 	size_t now = total <= avail ? total : avail;
 	s->packet_left = total - now;
+	if (!out)
+		return evbuffer_drain(in, now) == 0;
 	s->reply_seq = (uint8_t)(h.seq + 1);
 	s->reply_started = true;
 	return evbuffer_remove_buffer(in, out, now) == (int)now;
@@ -600,13 +1010,15 @@ static bool forward_packet(struct session *s, struct evbuffer *in, struct evbuff
  * at most a few reads, since reading stops while the client is behind. */
 static bool move_reply(struct session *s, struct evbuffer *in, struct evbuffer *out)
 {
-	while (s->state == SESSION_QUERY) {
+	for (;;) {
 		size_t avail = evbuffer_get_length(in);
 		if (s->packet_left > 0) {
 			size_t n = avail < s->packet_left ? avail : s->packet_left;
 			if (n == 0)
 				return true;
-			if (evbuffer_remove_buffer(in, out, n) != (int)n)
+			int moved =
+			    out ? evbuffer_remove_buffer(in, out, n) : evbuffer_drain(in, n);
+			if (out ? moved != (int)n : moved != 0)
 				return false;
 			s->packet_left -= n;
 		} else if (reply_done(&s->reply) || reply_awaits_client(&s->reply)) {
@@ -618,23 +1030,24 @@ static bool move_reply(struct session *s, struct evbuffer *in, struct evbuffer *
 				return true; /* waiting for more of the packet */
 		}
 	}
-	return true;
 }
 
 static void forward_reply(struct session *s)
 {
-	if (!move_reply(s, s->server->st.in, s->client.out)) {
-		lost_backend(s, "unexpected packet from the backend");
+	struct server *srv = s->target;
+	bool own = s->state == SESSION_SYNC;
+	if (!move_reply(s, srv->st.in, own ? NULL : s->client.out)) {
+		lost_backend(s, srv, "unexpected packet from the backend");
 		return;
 	}
-	if (!stream_flush(&s->client)) {
+	if (!own && !stream_flush(&s->client)) {
 		session_close(s, "cannot write to client");
 		return;
 	}
 	/* Checked after the flush: only a client that really lags stops the backend, and the
 	 * write event that will report the drain is then armed. */
-	if (stream_output_full(&s->client)) {
-		stream_pause_reading(&s->server->st);
+	if (!own && stream_output_full(&s->client)) {
+		stream_pause_reading(&srv->st);
 		stream_notify_drained(&s->client);
 		return;
 	}
@@ -648,7 +1061,7 @@ static void forward_reply(struct session *s)
 static void forward_upload(struct session *s)
 {
 	struct evbuffer *in = s->client.in;
-	struct stream *srv = &s->server->st;
+	struct stream *srv = &s->target->st;
 	while (reply_awaits_client(&s->reply)) {
 		struct pkt_header h;
 		if (!pkt_peek_header(in, &h))
@@ -663,7 +1076,7 @@ static void forward_upload(struct session *s)
 		}
 	}
 	if (!stream_flush(srv)) {
-		lost_backend(s, stream_error_str(srv));
+		lost_backend(s, s->target, stream_error_str(srv));
 		return;
 	}
 	if (stream_output_full(srv)) {
@@ -674,12 +1087,17 @@ static void forward_upload(struct session *s)
 
 /* ---- events -------------------------------------------------------------------------------- */
 
+static bool busy(const struct session *s)
+{
+	return s->state == SESSION_QUERY || s->state == SESSION_SYNC;
+}
+
 static void on_client_readable(struct session *s)
 {
 	switch (s->state) {
-	case SESSION_HANDSHAKE: read_login(s); return;
-	case SESSION_AUTH_SWITCH: read_auth_switch_answer(s); return;
-	case SESSION_IDLE: run_commands(s); return;
+	case SESSION_HANDSHAKE: login_read_handshake(s); return;
+	case SESSION_AUTH_SWITCH: login_read_auth_switch(s); return;
+	case SESSION_IDLE: session_run_commands(s); return;
 	case SESSION_QUERY:
 		if (reply_awaits_client(&s->reply)) {
 			forward_upload(s);
@@ -687,6 +1105,7 @@ static void on_client_readable(struct session *s)
 		}
 		/* a pipelined command waits for the reply to end */
 		__attribute__((fallthrough));
+	case SESSION_SYNC:
 	case SESSION_LOGIN_BACKEND:
 	case SESSION_CONNECT_BACKEND:
 		if (evbuffer_get_length(s->client.in) > MAX_PENDING_INPUT)
@@ -703,8 +1122,8 @@ static void on_client_stream(struct stream *st, enum stream_event ev, void *arg)
 	switch (ev) {
 	case STREAM_READABLE: on_client_readable(s); return;
 	case STREAM_DRAINED:
-		if (s->state == SESSION_QUERY) {
-			stream_resume_reading(&s->server->st);
+		if (busy(s)) {
+			stream_resume_reading(&s->target->st);
 			forward_reply(s);
 		}
 		return;
@@ -717,27 +1136,23 @@ static void on_client_stream(struct stream *st, enum stream_event ev, void *arg)
 static void on_server_stream(struct stream *st, enum stream_event ev, void *arg)
 {
 	struct session *s = arg;
+	struct server *srv = (struct server *)st; /* the stream is a server's first member */
+	bool current = busy(s) && s->target == srv;
 	switch (ev) {
 	case STREAM_READABLE:
-		if (s->state == SESSION_QUERY)
+		if (current)
 			forward_reply(s);
 		else /* a backend speaking out of turn is about to hang up (e.g. idle timeout) */
-			session_close(s, "backend sent data between commands");
+			lost_backend(s, srv, "backend sent data between commands");
 		return;
 	case STREAM_DRAINED:
-		if (s->state == SESSION_QUERY) {
+		if (current) {
 			stream_resume_reading(&s->client);
 			forward_upload(s);
 		}
 		return;
-	case STREAM_EOF:
-	case STREAM_ERROR:
-		if (s->state == SESSION_QUERY)
-			lost_backend(s, ev == STREAM_EOF ? "closed by the backend"
-			                                 : stream_error_str(st));
-		else
-			session_close(s, "backend connection closed");
-		return;
+	case STREAM_EOF: lost_backend(s, srv, "closed by the backend"); return;
+	case STREAM_ERROR: lost_backend(s, srv, stream_error_str(st)); return;
 	case STREAM_CONNECTED: return;
 	}
 }
@@ -757,8 +1172,8 @@ static bool send_greeting(struct session *s)
 {
 	struct hs_greeting g = {
 	    .conn_id = s->id,
-	    .caps = PROXY_CAPS & ~CLIENT_LONG_PASSWORD,
-	    .ext_caps = PROXY_EXT_CAPS,
+	    .caps = login_server_caps(),
+	    .ext_caps = login_server_ext_caps(),
 	    .status = SERVER_STATUS_AUTOCOMMIT,
 	};
 	proxy_identity_get(s->worker->proxy, g.version, sizeof(g.version), &g.charset);
@@ -803,13 +1218,20 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	s->worker = w;
 	s->id = atomic_fetch_add(&p->next_session_id, 1);
 	s->state = SESSION_HANDSHAKE;
+	s->excluded_replica = -1;
+	s->primary_status = SERVER_STATUS_AUTOCOMMIT;
+	s->retry = evbuffer_new();
 	format_peer(peer, s->peer, sizeof(s->peer));
 	link_session(w, s);
 	counter_inc(&w->counters.connections_total);
 	gauge_add(&w->counters.connections_current, 1);
+	if (!s->retry) {
+		session_close(s, "out of memory");
+		return;
+	}
 	if (open > p->cfg->proxy.max_connections) {
 		counter_inc(&w->counters.connections_rejected);
-		send_error(s, 0, 1040, "08004", "Too many connections");
+		session_send_error(s, 0, 1040, "08004", "Too many connections");
 		session_close(s, "max_connections reached");
 		return;
 	}
@@ -826,14 +1248,17 @@ void session_close(struct session *s, const char *reason)
 		return;
 	struct worker *w = s->worker;
 	log_debug("session %u: closed in state %s: %s", s->id, session_state_str(s->state), reason);
-	bool clean = s->server && s->server->state == SERVER_READY && s->state != SESSION_QUERY;
-	release_server(s, clean);
+	session_drop_backends(s);
+	drop_effects(s);
 	if (!stream_flush(&s->client)) /* a last error packet, if the socket takes it */
 		log_debug("session %u: final flush failed: %s", s->id,
 		          stream_error_str(&s->client));
 	stream_close(&s->client);
 	free(s->login);
 	s->login = NULL;
+	if (s->retry)
+		evbuffer_free(s->retry);
+	s->retry = NULL;
 	unlink_session(w, s);
 	gauge_add(&w->counters.connections_current, -1);
 	atomic_fetch_sub(&w->proxy->connections, 1);

@@ -1,16 +1,19 @@
 /*
- * session.h - one client connection: login, commands, and the reply stream back.
+ * session.h - one client connection: login, routing, commands, and the reply stream back.
  *
- * Owns the server side of the MySQL protocol towards one client: the greeting and login
- * (native password, auth switch, COM_CHANGE_USER), command dispatch, forwarding each command to
- * the backend connection the session holds, and streaming the reply back packet by packet with
- * back-pressure. It decides nothing about routing beyond "the primary" (read/write splitting
- * comes later) and never touches a socket directly: both ends are streams.
+ * Owns the server side of the MySQL protocol towards one client and the up to two backend
+ * connections it holds (the primary and one replica). login.c handles the connection phase;
+ * session.c dispatches commands, asks router.c where each runs, keeps the session's state in
+ * step on both backends (history.c, stmt.c), forwards the command and streams the reply back
+ * packet by packet with back-pressure. Neither file touches a socket: both ends are streams.
  */
 #pragma once
 
 #include "handshake.h"
+#include "history.h"
 #include "reply.h"
+#include "router.h"
+#include "stmt.h"
 #include "stream.h"
 
 #include <stdbool.h>
@@ -19,6 +22,8 @@
 struct worker;
 struct server;
 struct cfg_user;
+struct evbuffer;
+struct pkt_frame;
 
 enum session_state {
 	SESSION_HANDSHAKE,       /* greeting sent; waiting for the client's login */
@@ -26,8 +31,26 @@ enum session_state {
 	SESSION_LOGIN_BACKEND,   /* login accepted; opening a backend to check the database */
 	SESSION_IDLE,            /* waiting for a command */
 	SESSION_CONNECT_BACKEND, /* a command waits for its backend connection */
-	SESSION_QUERY,           /* a command is at the backend; its reply streams back */
+	SESSION_QUERY,           /* a command is at a backend; its reply streams back */
+	SESSION_SYNC, /* the proxy's own command (replay, prepare) runs before the client's */
 	SESSION_CLOSED,
+};
+
+/* What a successful command changes in the session, kept only while such a command runs. */
+struct session_effects {
+	uint8_t *packet; /* the command, to record in the history or to prepare elsewhere */
+	size_t packet_len;
+	uint32_t cls_flags;
+	int cls_kind;
+	int prepared_reason;      /* COM_STMT_PREPARE: enum route_reason of its text */
+	char db[HS_DB_MAX];       /* USE's or COM_INIT_DB's database */
+	char table_db[HS_DB_MAX]; /* a temporary table created or dropped */
+	char table[HS_DB_MAX];
+};
+
+struct temp_table {
+	char db[HS_DB_MAX];
+	char name[HS_DB_MAX];
 };
 
 struct session {
@@ -45,11 +68,31 @@ struct session {
 	struct hs_login *login; /* a login in progress (handshake or COM_CHANGE_USER) */
 	bool changing_user;
 	uint8_t reply_seq; /* sequence id of the proxy's next packet to the client */
-	struct server *server;
+	/* backends */
+	struct server *primary;
+	struct server *replica;
+	struct server *target; /* where the running command went */
+	int excluded_replica;  /* a replica that failed the waiting command, or -1 */
+	int replica_failures;  /* replicas that failed the waiting command */
+	/* the running command */
 	struct reply reply;
 	uint8_t command;
-	size_t packet_left; /* bytes of a forwarded packet still to come from the backend */
-	bool reply_started; /* some of the reply reached the client */
+	enum route_reason route;
+	bool fallback;          /* meant for a replica, sent to the primary: none was usable */
+	size_t packet_left;     /* bytes of a forwarded packet still to come from the backend */
+	bool reply_started;     /* some of the reply reached the client */
+	struct evbuffer *retry; /* a copy of a read sent to a replica, to send elsewhere */
+	struct session_effects *effects;
+	uint32_t sync_stmt; /* the statement a SESSION_SYNC prepare is for */
+	/* session state the router needs */
+	uint16_t primary_status; /* SERVER_STATUS_* of the primary's last OK/EOF */
+	bool read_only_transaction;
+	bool locked_tables;
+	bool user_vars_assigned;
+	struct history history;
+	struct stmt_map stmts;
+	struct temp_table *temps;
+	size_t n_temps;
 	struct session *next;
 	struct session *prev;
 };
@@ -59,3 +102,23 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *peer);
 /* Closes the session; its memory is freed once the current callback returns. */
 void session_close(struct session *s, const char *reason);
 const char *session_state_str(enum session_state state);
+
+/* ---- shared by session.c and login.c --------------------------------------------------------- */
+
+void session_set_state(struct session *s, enum session_state next);
+void session_send_error(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Sends OK (seq) to a completed login and starts serving commands. */
+void session_login_done(struct session *s);
+/* Drops both backends (back to the pool when between commands) and the state tied to them. */
+void session_drop_backends(struct session *s);
+/* Makes sure the session holds a ready primary; false if it must wait (state LOGIN_BACKEND). */
+bool session_open_primary_for_login(struct session *s);
+void session_run_commands(struct session *s);
+
+/* login.c */
+void login_read_handshake(struct session *s);
+void login_read_auth_switch(struct session *s);
+void login_change_user(struct session *s, const struct pkt_frame *f);
+uint32_t login_server_caps(void);
+uint32_t login_server_ext_caps(void);

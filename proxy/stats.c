@@ -49,6 +49,14 @@ static void add_counters(json_t *root, struct proxy *p)
 		    atomic_load_explicit(&p->workers[i].counters.pool_idle, memory_order_relaxed);
 	}
 	json_object_set_new(group(root, "connections"), "current", json_integer(current));
+	json_t *routes = group(root, "routes");
+	for (int r = 0; r < ROUTE_REASON_COUNT; r++) {
+		uint64_t sum = 0;
+		for (int i = 0; i < p->n_workers; i++)
+			sum += counter_read(&p->workers[i].counters.routes[r]);
+		json_object_set_new(routes, route_reason_str((enum route_reason)r),
+		                    json_integer((json_int_t)sum));
+	}
 	json_object_set_new(group(root, "pool"), "idle", json_integer(idle));
 }
 
@@ -58,11 +66,15 @@ static json_t *backend_json(struct proxy *p, struct backend *b)
 	for (int i = 0; i < p->n_workers; i++)
 		queries += counter_read(&p->workers[i].counters.backend_queries[b->index]);
 	int64_t lag = atomic_load(&b->lag_ms);
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "name", b->name, "role",
+	int read_only = atomic_load(&b->read_only);
+	char gtid[sizeof(b->gtid)];
+	backend_get_gtid(b, gtid, sizeof(gtid));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:s}", "name", b->name, "role",
 	                 backend_role_str(b->role), "address", b->address, "state",
 	                 backend_health_str(atomic_load(&b->health)), "lag_ms",
 	                 lag == BACKEND_LAG_UNKNOWN ? json_null() : json_integer(lag), "queries",
-	                 (json_int_t)queries);
+	                 (json_int_t)queries, "read_only",
+	                 read_only < 0 ? json_null() : json_boolean(read_only), "gtid", gtid);
 }
 
 static json_t *stats_json(struct proxy *p)

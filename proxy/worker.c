@@ -7,16 +7,19 @@
  */
 #include "worker.h"
 
+#include "balance.h"
 #include "clock.h"
 #include "log.h"
 #include "proxy.h"
 #include "server.h"
 #include "session.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define JANITOR_INTERVAL_MS 1000
 
@@ -32,10 +35,13 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 {
 	(void)l;
 	struct worker *w = arg;
-	/* EMFILE and friends: keep serving the sessions we have; the janitor re-enables. */
-	log_warn("worker %d: accept failed: %s", w->id,
-	         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	int err = EVUTIL_SOCKET_ERROR();
 	evconnlistener_disable(w->listener);
+	/* EINVAL: the main thread shut the socket down for shutdown. Anything else (EMFILE…):
+	 * keep serving the sessions we have; the janitor re-enables accepting. */
+	if (err == EINVAL)
+		return;
+	log_warn("worker %d: accept failed: %s", w->id, evutil_socket_error_to_string(err));
 }
 
 static void close_all_sessions(struct worker *w, bool idle_only)
@@ -123,6 +129,18 @@ void worker_session_gone(struct worker *w)
 	finish_if_drained(w);
 }
 
+static bool create_balancer(struct worker *w)
+{
+	const struct config *cfg = w->proxy->cfg;
+	int weights[cfg->n_replicas + 1];
+	for (size_t i = 0; i < cfg->n_replicas; i++)
+		weights[i] = cfg->replicas[i].weight;
+	/* Each worker its own seed, so random choices differ between workers. */
+	w->balancer = balance_create(cfg->routing.balance, weights, cfg->n_replicas,
+	                             (uint64_t)time(NULL) ^ ((uint64_t)w->id << 32));
+	return w->balancer != NULL;
+}
+
 bool worker_init(struct worker *w, struct proxy *p, int id)
 {
 	memset(w, 0, sizeof(*w));
@@ -130,8 +148,10 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->proxy = p;
 	atomic_init(&w->command, WORKER_RUN);
 	w->counters.backend_queries = calloc(p->backends.count, sizeof(_Atomic uint64_t));
+	w->replica_sessions = calloc(p->backends.count, sizeof(int));
 	w->base = event_base_new();
-	if (!w->counters.backend_queries || !w->base || !pool_init(&w->pool, w, p->backends.count))
+	if (!w->counters.backend_queries || !w->replica_sessions || !w->base ||
+	    !pool_init(&w->pool, w, p->backends.count) || !create_balancer(w))
 		return false;
 	w->listener =
 	    evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, -1, p->listen_fd);
@@ -192,6 +212,8 @@ void worker_free(struct worker *w)
 		event_base_free(w->base);
 	}
 	pool_free(&w->pool);
+	balance_destroy(w->balancer);
+	free(w->replica_sessions);
 	free((void *)w->counters.backend_queries);
 	w->base = NULL;
 	w->listener = NULL;

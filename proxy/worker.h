@@ -36,7 +36,9 @@ struct worker {
 	_Atomic bool finished; /* its loop has returned: the main thread may join */
 	bool draining;
 	struct pool pool;
-	struct session *sessions; /* open sessions, for draining */
+	struct balancer *balancer; /* this worker's replica choice (round-robin cursors etc.) */
+	int *replica_sessions;     /* per backend index: sessions holding it, for least-conn */
+	struct session *sessions;  /* open sessions, for draining */
 	struct session *dead_sessions;
 	struct server *dead_servers;
 	struct worker_counters counters;

@@ -40,6 +40,10 @@ TEST_DB = "sluice_test"
 USER = "app"
 PASSWORD = "app"
 MARIADB = "/usr/bin/mariadb"
+# Replicas out of the read pool (weight 0), so reads stay on the primary. For tests of the protocol
+# itself, which write and read back at once: read-your-writes across connections and replicas
+# arrives with pinning; until then such a read may see a replica that has not caught up.
+PRIMARY_ONLY = {("replica.r1", "weight"): "0", ("replica.r2", "weight"): "0"}
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
 LOG_TAIL_BYTES = 256 * 1024
 
@@ -434,3 +438,162 @@ def pid_alive(pid):
             return f.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------- read/write splitting
+
+SERVERS = ("primary", "r1", "r2")
+REPLICAS = ("r1", "r2")
+SERVER_PORTS = {"primary": PRIMARY_PORT, "r1": REPLICA_PORTS[0], "r2": REPLICA_PORTS[1]}
+SERVER_BY_ID = {1: "primary", 2: "r1", 3: "r2"}     # @@server_id of each sandbox server
+SANDBOX_SH = os.path.join(SOURCE_DIR, "scripts", "sandbox.sh")
+
+
+def server_connect(name, **kw):
+    """Direct connection as app to one sandbox server: "primary", "r1" or "r2"."""
+    args = dict(port=SERVER_PORTS[name])
+    args.update(kw)
+    return primary_connect(**args)
+
+
+def sandbox_sql(name, sql, timeout=60):
+    """scripts/sandbox.sh sql NAME SQL (root over the unix socket); returns stdout."""
+    r = subprocess.run([SANDBOX_SH, "sql", name, sql], capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("sandbox.sh sql %s %r failed (rc=%d): %s"
+                           % (name, sql, r.returncode, (r.stdout + r.stderr).strip()))
+    return r.stdout
+
+
+def wait_until(pred, timeout=10.0, interval=0.1, what="condition"):
+    """Poll pred() until it returns something truthy (returned); AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def wait_stats(proxy, pred, timeout=5.0, interval=0.05):
+    """Poll /stats until pred(snapshot) is true; return the last snapshot either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = stats(proxy)
+        if pred(s) or time.monotonic() > deadline:
+            return s
+        time.sleep(interval)
+
+
+def backend(snapshot, name):
+    """The backends[] entry called name in a /stats snapshot."""
+    for b in snapshot.get("backends", []):
+        if b.get("name") == name:
+            return b
+    raise AssertionError("no backend %r in /stats: %r" % (name, snapshot.get("backends")))
+
+
+def backend_state(proxy, name):
+    return backend(stats(proxy), name).get("state")
+
+
+def replica_status(name):
+    """SHOW SLAVE STATUS of replica name as a dict ({} if not configured)."""
+    with server_connect(name, cursorclass=pymysql.cursors.DictCursor) as c, c.cursor() as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        return cur.fetchone() or {}
+
+
+def replica_running(name):
+    try:
+        st = replica_status(name)
+    except pymysql.err.Error:
+        return False
+    return st.get("Slave_IO_Running") == "Yes" and st.get("Slave_SQL_Running") == "Yes"
+
+
+def wait_replicas_caught_up(timeout=30.0, replicas=REPLICAS):
+    """Wait until every replica has applied everything the primary has binlogged so far."""
+    with primary_connect() as c, c.cursor() as cur:
+        cur.execute("SELECT @@gtid_binlog_pos")
+        pos = cur.fetchone()[0]
+    for name in replicas:
+        with server_connect(name, read_timeout=timeout + 10) as c, c.cursor() as cur:
+            cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
+            if cur.fetchone()[0] != 0:
+                raise AssertionError("%s did not reach the primary's GTID %s within %.0f s (%r)"
+                                     % (name, pos, timeout, replica_status(name)))
+
+
+class WhereMarker:
+    """A table whose row id=1 differs on each server, so a read names the server it ran on.
+
+    Created on the primary (it replicates); each server then gets its own row with
+    sql_log_bin=0, which keeps replication intact. `drop()` on the primary removes it
+    everywhere.
+
+        m = WhereMarker(); m.create()
+        cur.execute(m.select)    # -> ("primary",) or ("r1",) or ("r2",)
+    """
+
+    def __init__(self, db=TEST_DB, name=None):
+        self.db = db
+        self.name = name or "where_marker_%d" % os.getpid()
+        self.table = "`%s`.`%s`" % (db, self.name)
+        self.select = "SELECT server FROM %s WHERE id=1" % self.table
+
+    def create(self, timeout=30.0):
+        with primary_connect() as c, c.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS `%s`" % self.db)
+            cur.execute("DROP TABLE IF EXISTS %s" % self.table)
+            cur.execute("CREATE TABLE %s (id INT PRIMARY KEY, server VARCHAR(16))" % self.table)
+        wait_replicas_caught_up(timeout)
+        for name in SERVERS:
+            with server_connect(name) as c, c.cursor() as cur:
+                cur.execute("SET SESSION sql_log_bin=0")
+                cur.execute("REPLACE INTO %s VALUES (1, %%s)" % self.table, (name,))
+        got = self.check()
+        if got != {n: n for n in SERVERS}:
+            raise AssertionError("where marker not set up as expected: %r" % got)
+        return self
+
+    def check(self):
+        """{server: what the marker select answers there}, straight from each server."""
+        out = {}
+        for name in SERVERS:
+            with server_connect(name) as c, c.cursor() as cur:
+                cur.execute(self.select)
+                row = cur.fetchone()
+                out[name] = row[0] if row else None
+        return out
+
+    def drop(self):
+        with primary_connect() as c, c.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS %s" % self.table)
+
+
+# ---------------------------------------------------------------- sysbench
+
+def sysbench(tc, workload, port, db, command, *extra, tables=2, table_size=1000, timeout=120):
+    """Runs `sysbench WORKLOAD ... COMMAND` as app against port; fails tc unless it exits 0
+    without a FATAL line. Returns its output."""
+    cmd = ["sysbench", workload, "--db-driver=mysql", "--mysql-host=127.0.0.1",
+           "--mysql-port=%d" % port, "--mysql-user=app", "--mysql-password=app",
+           "--mysql-db=%s" % db, "--tables=%d" % tables, "--table-size=%d" % table_size]
+    r = subprocess.run(cmd + list(extra) + [command], capture_output=True, text=True,
+                       timeout=timeout)
+    out = r.stdout + r.stderr
+    tc.assertEqual(r.returncode, 0, "sysbench %s failed (rc=%d):\n%s" % (command, r.returncode, out))
+    tc.assertNotIn("FATAL", out, out)
+    return out
+
+
+def sysbench_stat(out, name):
+    """A counter from sysbench's report, e.g. "errors" or "reconnects"."""
+    m = re.search(r"^\s*%s:\s+(\d+)" % re.escape(name), out, re.M)
+    if not m:
+        raise AssertionError("no %r in sysbench output:\n%s" % (name, out))
+    return int(m.group(1))

@@ -20,7 +20,8 @@ DEAD_ADDRESS = "127.0.0.1:%d" % CLOSED_PORT
 
 @harness.skip_if_direct()
 class PrimaryUnreachableTest(harness.ProxyTestCase):
-    overrides = {("primary", "address"): DEAD_ADDRESS}
+    # reads too must need the primary, or a healthy replica would answer them
+    overrides = {**harness.PRIMARY_ONLY, ("primary", "address"): DEAD_ADDRESS}
 
     def assert_2003(self, exc):
         code, msg = exc.args[0], exc.args[1] if len(exc.args) > 1 else ""
@@ -63,6 +64,7 @@ class PrimaryUnreachableTest(harness.ProxyTestCase):
 
 
 class BackendKilledTest(harness.ProxyTestCase):
+    overrides = harness.PRIMARY_ONLY
 
     def test_kill_backend_connection(self):
         victim = self.connect(read_timeout=30)

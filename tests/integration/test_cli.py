@@ -18,6 +18,7 @@ from harness import PRIMARY_PORT, TEST_DB, mariadb_cli
 
 
 class CliTest(harness.ProxyTestCase):
+    overrides = harness.PRIMARY_ONLY
 
     @classmethod
     def setUpClass(cls):

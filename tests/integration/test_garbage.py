@@ -21,7 +21,6 @@ import threading
 import time
 import unittest
 
-import pymysql
 
 import harness
 from harness import HOST, PASSWORD, TEST_DB, USER

@@ -17,6 +17,7 @@ from harness import TEST_DB
 
 
 class PyMySQLTest(harness.ProxyTestCase):
+    overrides = harness.PRIMARY_ONLY
 
     @classmethod
     def setUpClass(cls):

@@ -17,6 +17,7 @@ def is_number(v):
 
 
 class StatsTest(harness.ProxyTestCase):
+    overrides = harness.PRIMARY_ONLY
     proxy_only = True
 
     def wait_for(self, pred, timeout=3.0):
