@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Throughput benchmark: sysbench oltp_point_select and oltp_read_only against
-# three targets in one run, so they share the machine's state:
+# Throughput benchmark: sysbench oltp_point_select, oltp_read_only and
+# oltp_read_only --skip-trx=on against three targets in one run, so they share
+# the machine's state:
 #   direct   the sandbox primary, 127.0.0.1:13306
 #   haproxy  a layer-4 TCP forwarder (haproxy mode tcp) in front of the primary
 #   sluice   ${SLUICE_BIN:-build/sluice} with conf/sluice.conf on free ports
 # Targets are interleaved per workload, each after a discarded warm-up run.
-# Prints a table with qps, p95 latency and ratios, and the issue's target check
-# (sluice >= 0.95 x haproxy qps on oltp_point_select). It reports, it does not
-# fail: the exit status is 0 whatever the numbers are.
+# Prints a table with qps, p95 latency and ratios, the share of statements each
+# Sluice backend served in each Sluice run (from /stats), the classifier's cost
+# per statement (bench/classify_bench), and the issue's target checks (sluice >=
+# 0.95 x haproxy qps on oltp_point_select; classifier < 1 us per typical
+# statement). It reports, it does not fail: the exit status is 0 whatever the
+# numbers are.
 #
 # Usage: bench/sysbench.sh [--time S] [--threads N] [--tables T] [--table-size R]
 #                          [--warmup S]
@@ -52,7 +56,18 @@ DB_PASS=app
 DB_NAME=sbtest
 SLUICE_BIN=${SLUICE_BIN:-build/sluice}
 SLUICE_CONF_TEMPLATE=${SLUICE_CONF:-conf/sluice.conf}
-WORKLOADS="oltp_point_select oltp_read_only"
+CLASSIFY_TARGET_NS=1000
+CLASSIFY_SECONDS=0.2 # per statement of classify_bench's corpus
+
+# Table rows: label -> sysbench test and extra options. oltp_read_only wraps
+# every read in BEGIN/COMMIT, so Sluice sends all of it to the primary;
+# --skip-trx=on drops the transaction so Sluice spreads the reads over the
+# replicas (read scale-out), while direct and haproxy still use the primary.
+WORKLOADS="oltp_point_select oltp_read_only oltp_read_only_skip_trx"
+declare -A SB_TEST SB_OPTS
+SB_TEST[oltp_point_select]=oltp_point_select SB_OPTS[oltp_point_select]=
+SB_TEST[oltp_read_only]=oltp_read_only SB_OPTS[oltp_read_only]=
+SB_TEST[oltp_read_only_skip_trx]=oltp_read_only SB_OPTS[oltp_read_only_skip_trx]=--skip-trx=on
 
 for tool in sysbench haproxy mariadb; do
     command -v "$tool" >/dev/null || { echo "sysbench.sh: $tool not found" >&2; exit 2; }
@@ -228,16 +243,46 @@ else
     fi
 fi
 
-# --- runs -------------------------------------------------------------------
+# --- sluice /stats -----------------------------------------------------------
 
-# run_sysbench WORKLOAD PORT SECONDS LOG
-run_sysbench() {
-    sysbench "$1" "${SB_COMMON[@]}" --mysql-port="$2" --threads="$THREADS" --time="$3" \
-        --db-ps-mode=auto --mysql-ignore-errors=none --percentile=95 --report-interval=0 \
-        run >"$4" 2>&1
+stats_get() { # stats_get OUT: save Sluice's /stats JSON to OUT; fails if unreachable
+    curl -sf --max-time 5 "http://$HOST:$SLUICE_STATS_PORT/stats" >"$1"
 }
 
-declare -A QPS P95
+# stats_share BEFORE AFTER: one line with each backend's share of the statements
+# served between the two snapshots, and the fallback/retried/errors deltas.
+stats_share() {
+    /usr/bin/python3 - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    a, b = (json.load(open(f)) for f in sys.argv[1:3])
+except (OSError, ValueError) as e:
+    print(f"sluice backends: cannot read /stats ({e})")
+    sys.exit(0)
+before = {x["name"]: x.get("queries", 0) for x in a.get("backends", [])}
+served = [(x["name"], x.get("queries", 0) - before.get(x["name"], 0))
+          for x in b.get("backends", [])]
+total = sum(n for _, n in served)
+share = "  ".join(f"{name} {100 * n / total:.0f}%" if total else f"{name} -"
+                  for name, n in served)
+qa, qb = a.get("queries", {}), b.get("queries", {})
+delta = ", ".join(f"{k} +{qb.get(k, 0) - qa.get(k, 0)}" for k in ("fallback", "retried", "errors"))
+print(f"sluice backends: {share}  (of {total} statements; {delta})")
+EOF
+}
+
+# --- runs -------------------------------------------------------------------
+
+# run_sysbench WORKLOAD PORT SECONDS LOG: WORKLOAD is a table row label
+run_sysbench() {
+    # SB_OPTS holds at most one option, no spaces: word splitting is intended.
+    # shellcheck disable=SC2086
+    sysbench "${SB_TEST[$1]}" "${SB_COMMON[@]}" ${SB_OPTS[$1]} --mysql-port="$2" \
+        --threads="$THREADS" --time="$3" --db-ps-mode=auto --mysql-ignore-errors=none \
+        --percentile=95 --report-interval=0 run >"$4" 2>&1
+}
+
+declare -A QPS P95 SHARE
 for w in $WORKLOADS; do
     for tgt in $TARGETS; do
         log="$TMP/$w-$tgt.log"
@@ -249,10 +294,18 @@ for w in $WORKLOADS; do
             tail -n 15 "$log" >&2
             continue
         fi
+        if [ "$tgt" = sluice ]; then
+            stats_get "$TMP/stats-before.json" || : >"$TMP/stats-before.json"
+        fi
         if ! run_sysbench "$w" "${PORT[$tgt]}" "$TIME" "$log"; then
             echo "sysbench.sh: $w against $tgt failed:" >&2
             tail -n 15 "$log" >&2
             continue
+        fi
+        if [ "$tgt" = sluice ]; then
+            stats_get "$TMP/stats-after.json" || : >"$TMP/stats-after.json"
+            SHARE[$w]=$(stats_share "$TMP/stats-before.json" "$TMP/stats-after.json")
+            echo "   ${SHARE[$w]}"
         fi
         # "queries: 123456 (6172.80 per sec.)" and "95th percentile: 2.91"
         q=$(awk '/^ *queries:/ { gsub(/\(/, "", $3); print $3; exit }' "$log")
@@ -261,6 +314,45 @@ for w in $WORKLOADS; do
         [ -n "$p" ] && P95[$w.$tgt]=$p
     done
 done
+
+# --- classifier cost -----------------------------------------------------------
+
+# Runs with nothing else of ours busy (sysbench is done; Sluice and haproxy idle).
+CLASSIFY_LINE=
+CLASSIFY_NOTE=
+CLASSIFY_BIN=
+for b in build-rel/bench/classify_bench build/bench/classify_bench; do
+    if [ -x "$b" ]; then CLASSIFY_BIN=$b; break; fi
+done
+if [ -z "$CLASSIFY_BIN" ]; then
+    echo "== classify_bench not built: building it with cmake --build build --target classify_bench"
+    if [ -f build/CMakeCache.txt ] &&
+        cmake --build build --target classify_bench >"$TMP/classify-build.log" 2>&1 &&
+        [ -x build/bench/classify_bench ]; then
+        CLASSIFY_BIN=build/bench/classify_bench
+        CLASSIFY_NOTE="classify_bench was missing: built it in build/"
+    else
+        CLASSIFY_NOTE="classify_bench was missing and could not be built in build/"
+        echo "sysbench.sh: $CLASSIFY_NOTE:" >&2
+        tail -n 15 "$TMP/classify-build.log" >&2 2>/dev/null || true
+    fi
+fi
+if [ -n "$CLASSIFY_BIN" ]; then
+    tree=${CLASSIFY_BIN%%/*}
+    build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$tree/CMakeCache.txt" 2>/dev/null || true)
+    if [ "$build_type" != Release ]; then
+        CLASSIFY_NOTE="${CLASSIFY_NOTE:+$CLASSIFY_NOTE; }$tree/ is not a Release tree"
+        CLASSIFY_NOTE="$CLASSIFY_NOTE (CMAKE_BUILD_TYPE='$build_type'): figures are pessimistic"
+    fi
+    echo "== classifier: $CLASSIFY_BIN ${CLASSIFY_SECONDS}s per statement"
+    if "$CLASSIFY_BIN" "$CLASSIFY_SECONDS" >"$TMP/classify.log" 2>&1; then
+        # "32 statements: mean 210 ns, mean without the 2046-byte IN-list 150 ns, max 2900 ns"
+        CLASSIFY_LINE=$(grep -m1 'statements: mean' "$TMP/classify.log" || true)
+    else
+        echo "sysbench.sh: $CLASSIFY_BIN failed:" >&2
+        tail -n 15 "$TMP/classify.log" >&2
+    fi
+fi
 
 # --- report -----------------------------------------------------------------
 
@@ -277,14 +369,20 @@ OUT="bench/results/sysbench-$(date +%Y%m%d-%H%M%S).txt"
         "$THREADS threads, ${TIME}s runs after ${WARMUP}s warm-up, $TABLES tables x $TABLE_SIZE rows," \
         "--db-ps-mode=auto"
     [ -n "$SLUICE_NOTE" ] && echo "# $SLUICE_NOTE"
-    printf '%-18s %-8s %10s %8s %10s %6s\n' workload target qps p95_ms vs_direct vs_l4
+    echo "# oltp_read_only: every read inside BEGIN/COMMIT, so sluice sends it all to the primary"
+    echo "# oltp_read_only_skip_trx (--skip-trx=on): sluice runs the reads on the replicas r1/r2," \
+        "direct and haproxy run everything on the primary (read scale-out, not like for like)"
+    printf '%-24s %-8s %10s %8s %10s %6s\n' workload target qps p95_ms vs_direct vs_l4
     for w in $WORKLOADS; do
         for tgt in direct haproxy sluice; do
             [ -n "${QPS[$w.$tgt]+x}" ] || continue
-            printf '%-18s %-8s %10s %8s %10s %6s\n' "$w" "$tgt" "${QPS[$w.$tgt]}" \
+            printf '%-24s %-8s %10s %8s %10s %6s\n' "$w" "$tgt" "${QPS[$w.$tgt]}" \
                 "${P95[$w.$tgt]}" "$(ratio "${QPS[$w.$tgt]}" "${QPS[$w.direct]:-}")" \
                 "$(ratio "${QPS[$w.$tgt]}" "${QPS[$w.haproxy]:-}")"
         done
+    done
+    for w in $WORKLOADS; do
+        if [ -n "${SHARE[$w]+x}" ]; then printf '%-24s %s\n' "$w" "${SHARE[$w]}"; fi
     done
     r=$(ratio "${QPS[oltp_point_select.sluice]:-}" "${QPS[oltp_point_select.haproxy]:-}")
     if [ "$r" = "-" ]; then
@@ -293,6 +391,21 @@ OUT="bench/results/sysbench-$(date +%Y%m%d-%H%M%S).txt"
         echo "target: sluice >= $TARGET_RATIO x haproxy qps on oltp_point_select: PASS ($r)"
     else
         echo "target: sluice >= $TARGET_RATIO x haproxy qps on oltp_point_select: MISS ($r)"
+    fi
+    if [ -n "$CLASSIFY_NOTE" ]; then echo "# $CLASSIFY_NOTE"; fi
+    if [ -n "$CLASSIFY_LINE" ]; then
+        echo "classifier ($CLASSIFY_BIN ${CLASSIFY_SECONDS}s/statement): $CLASSIFY_LINE"
+        # The typical statement is the corpus without the deliberately huge IN-list.
+        typical=$(sed -n 's/.*IN-list \([0-9.]*\) ns.*/\1/p' <<<"$CLASSIFY_LINE")
+        if [ -z "$typical" ]; then
+            echo "target: classifier < $CLASSIFY_TARGET_NS ns per typical statement: NOT MEASURED"
+        elif awk -v n="$typical" -v t="$CLASSIFY_TARGET_NS" 'BEGIN { exit !(n < t) }'; then
+            echo "target: classifier < $CLASSIFY_TARGET_NS ns per typical statement: PASS ($typical ns)"
+        else
+            echo "target: classifier < $CLASSIFY_TARGET_NS ns per typical statement: MISS ($typical ns)"
+        fi
+    else
+        echo "target: classifier < $CLASSIFY_TARGET_NS ns per typical statement: NOT MEASURED"
     fi
 } | tee "$OUT"
 echo "== written to $OUT"

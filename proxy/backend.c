@@ -48,11 +48,19 @@ static bool add_backend(struct backend_table *t, const struct cfg_backend *c,
                         const struct cfg_routing *routing, enum backend_role role, char *err,
                         size_t errlen)
 {
-	struct backend *b = &t->items[t->count];
-	b->index = (int)t->count;
+	size_t slot = atomic_load(&t->count);
+	if (slot >= BACKENDS_MAX) {
+		snprintf(err, errlen, "more than %d backends", BACKENDS_MAX);
+		return false;
+	}
+	struct backend *b = &t->items[slot];
+	b->index = (int)slot;
 	b->role = role;
-	b->cfg = c;
 	b->cfg_routing = routing;
+	snprintf(b->host, sizeof(b->host), "%s", c->address.host);
+	b->port = c->address.port;
+	atomic_init(&b->weight, c->weight);
+	atomic_init(&b->retired, false);
 	snprintf(b->name, sizeof(b->name), "%s", c->name);
 	snprintf(b->address, sizeof(b->address), "%s:%u", c->address.host, c->address.port);
 	atomic_init(&b->health, HEALTH_UNKNOWN);
@@ -61,14 +69,14 @@ static bool add_backend(struct backend_table *t, const struct cfg_backend *c,
 	pthread_mutex_init(&b->gtid_lock, NULL);
 	if (!resolve(b, &c->address, err, errlen))
 		return false;
-	t->count++;
+	atomic_store_explicit(&t->count, slot + 1, memory_order_release);
 	return true;
 }
 
 bool backends_init(struct backend_table *t, const struct config *cfg, char *err, size_t errlen)
 {
-	t->count = 0;
-	t->items = calloc(1 + cfg->n_replicas, sizeof(*t->items));
+	atomic_init(&t->count, 0);
+	t->items = calloc(BACKENDS_MAX, sizeof(*t->items));
 	if (!t->items) {
 		snprintf(err, errlen, "out of memory");
 		return false;
@@ -133,9 +141,62 @@ void backend_get_gtid(struct backend *b, char *out, size_t len)
 
 void backends_free(struct backend_table *t)
 {
-	for (size_t i = 0; i < t->count; i++)
+	for (size_t i = 0; i < backends_count(t); i++)
 		pthread_mutex_destroy(&t->items[i].gtid_lock);
 	free(t->items);
 	t->items = NULL;
-	t->count = 0;
+	atomic_store(&t->count, 0);
+}
+
+static struct backend *find_replica(struct backend_table *t, const struct cfg_backend *c)
+{
+	for (size_t i = 1; i < backends_count(t); i++) {
+		struct backend *b = &t->items[i];
+		if (!atomic_load(&b->retired) && strcmp(b->name, c->name) == 0 &&
+		    strcmp(b->host, c->address.host) == 0 && b->port == c->address.port)
+			return b;
+	}
+	return NULL;
+}
+
+static bool still_configured(const struct backend *b, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_replicas; i++) {
+		const struct cfg_backend *c = &cfg->replicas[i];
+		if (strcmp(b->name, c->name) == 0 && strcmp(b->host, c->address.host) == 0 &&
+		    b->port == c->address.port)
+			return true;
+	}
+	return false;
+}
+
+int backends_reload(struct backend_table *t, const struct config *cfg)
+{
+	int changes = 0;
+	char err[256];
+	for (size_t i = 1; i < backends_count(t); i++) {
+		struct backend *b = &t->items[i];
+		if (!atomic_load(&b->retired) && !still_configured(b, cfg)) {
+			atomic_store(&b->retired, true);
+			log_info("reload: replica %s (%s) removed", b->name, b->address);
+			changes++;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_replicas; i++) {
+		const struct cfg_backend *c = &cfg->replicas[i];
+		struct backend *b = find_replica(t, c);
+		if (b) {
+			if (atomic_exchange(&b->weight, c->weight) != c->weight) {
+				log_info("reload: replica %s weight %d", b->name, c->weight);
+				changes++;
+			}
+		} else if (add_backend(t, c, &cfg->routing, BACKEND_REPLICA, err, sizeof(err))) {
+			log_info("reload: replica %s (%s:%u) added", c->name, c->address.host,
+			         c->address.port);
+			changes++;
+		} else {
+			log_error("reload: replica %s not added: %s", c->name, err);
+		}
+	}
+	return changes;
 }

@@ -29,6 +29,10 @@ enum backend_health { BACKEND_HEALTH_LIST(BACKEND_HEALTH_ENUM) };
 
 #define BACKEND_LAG_UNKNOWN INT64_MIN
 
+/* The table never moves or shrinks, so a backend's address is stable for the process's life:
+ * reloads append replicas and retire removed ones. */
+#define BACKENDS_MAX 64
+
 struct backend {
 	int index;
 	enum backend_role role;
@@ -36,11 +40,14 @@ struct backend {
 	char address[CFG_HOST_MAX + 16]; /* as configured, for logs and /stats */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	const struct cfg_backend *cfg;
-	const struct cfg_routing *cfg_routing; /* breaker thresholds */
-	_Atomic int health;                    /* enum backend_health, written by the monitor */
-	_Atomic int64_t lag_ms;                /* BACKEND_LAG_UNKNOWN until measured */
-	_Atomic int read_only;                 /* @@read_only as last seen, -1 unknown */
+	char host[CFG_HOST_MAX]; /* as configured: what the monitor connects to */
+	uint16_t port;
+	const struct cfg_routing *cfg_routing; /* breaker thresholds, from the first config */
+	_Atomic int weight;                    /* [replica.NAME] weight, updated by SIGHUP */
+	_Atomic bool retired;   /* removed from the config by SIGHUP: never chosen again */
+	_Atomic int health;     /* enum backend_health, written by the monitor */
+	_Atomic int64_t lag_ms; /* BACKEND_LAG_UNKNOWN until measured */
+	_Atomic int read_only;  /* @@read_only as last seen, -1 unknown */
 	/* circuit breaker, shared by every worker's connection attempts */
 	_Atomic int connect_failures;      /* in a row */
 	_Atomic uint64_t breaker_until_ms; /* 0: closed; else open until then (monotonic) */
@@ -50,14 +57,21 @@ struct backend {
 };
 
 struct backend_table {
-	struct backend *items; /* [0] is the primary, replicas follow in config order */
-	size_t count;
+	struct backend *items; /* BACKENDS_MAX slots; [0] is the primary, then replicas */
+	_Atomic size_t count;  /* slots in use; grows on reload, published after the slot is set */
 };
 
 /* Resolves every configured address. On failure writes why into err and returns false. */
 bool backends_init(struct backend_table *t, const struct config *cfg, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 void backends_free(struct backend_table *t);
+/* Applies a reloaded config's replica list: new weights, new replicas appended, removed ones
+ * retired. Returns the number of changes; writes a message per change to the log. */
+int backends_reload(struct backend_table *t, const struct config *cfg);
+static inline size_t backends_count(struct backend_table *t)
+{
+	return atomic_load_explicit(&t->count, memory_order_acquire);
+}
 
 static inline struct backend *backends_primary(struct backend_table *t)
 {

@@ -71,7 +71,7 @@ static void login_accepted(struct session *s, uint8_t seq)
 		s->caps = l->caps & PROXY_CAPS;
 		s->ext_caps = l->ext_caps & PROXY_EXT_CAPS;
 	}
-	s->user = config_find_user(s->worker->proxy->cfg, l->user);
+	s->user = config_find_user(proxy_config(s->worker->proxy), l->user);
 	if (l->charset)
 		s->charset = l->charset;
 	snprintf(s->db, sizeof(s->db), "%s", l->has_db ? l->db : "");
@@ -106,7 +106,7 @@ static bool plugin_is_native(const char *plugin)
 static void check_login(struct session *s, uint8_t seq)
 {
 	struct hs_login *l = s->login;
-	const struct cfg_user *u = config_find_user(s->worker->proxy->cfg, l->user);
+	const struct cfg_user *u = config_find_user(proxy_config(s->worker->proxy), l->user);
 	if (!u) {
 		login_rejected(s, (uint8_t)(seq + 1));
 		return;
@@ -174,7 +174,7 @@ void login_read_auth_switch(struct session *s)
 	case PKT_FRAME_TOO_LARGE: session_close(s, "oversized auth packet"); return;
 	case PKT_FRAME_READY: break;
 	}
-	const struct cfg_user *u = config_find_user(s->worker->proxy->cfg, s->login->user);
+	const struct cfg_user *u = config_find_user(proxy_config(s->worker->proxy), s->login->user);
 	bool ok = u && h.len <= sizeof(s->login->auth) &&
 	          auth_native_verify(u->password, s->scramble, payload, h.len);
 	s->login->auth_len = h.len; /* only "using password: YES/NO" reads it from here */

@@ -29,8 +29,9 @@
 
 struct daemon {
 	struct proxy proxy;
+	const char *config_path;
 	struct event_base *base;
-	struct event *sigterm, *sigint, *poll, *deadline;
+	struct event *sigterm, *sigint, *sighup, *poll, *deadline;
 	bool stopping;
 };
 
@@ -46,7 +47,8 @@ static void usage(FILE *out)
 	        "  -V, --version         print the version and exit\n"
 	        "  -h, --help            print this help and exit\n"
 	        "\n"
-	        "Runs in the foreground and logs to stderr. SIGTERM or SIGINT stop accepting,\n"
+	        "Runs in the foreground and logs to stderr. SIGHUP reloads the file (replicas,\n"
+	        "weights, users, monitor thresholds). SIGTERM or SIGINT stop accepting,\n"
 	        "let running statements finish (up to [proxy] shutdown_timeout_ms) and exit 0.\n");
 }
 
@@ -87,20 +89,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	d->stopping = true;
 	log_info("shutdown: %s received, draining (up to %d ms)", strsignal((int)sig),
-	         d->proxy.cfg->proxy.shutdown_timeout_ms);
+	         proxy_config(&d->proxy)->proxy.shutdown_timeout_ms);
 	/* Refuse new connections at once: a shut-down listening socket resets them. */
 	shutdown(d->proxy.listen_fd, SHUT_RDWR);
 	for (int i = 0; i < d->proxy.n_workers; i++)
 		worker_drain(&d->proxy.workers[i]);
 	struct timeval poll = ms_to_tv(SHUTDOWN_POLL_MS);
-	struct timeval deadline = ms_to_tv(d->proxy.cfg->proxy.shutdown_timeout_ms);
+	struct timeval deadline = ms_to_tv(proxy_config(&d->proxy)->proxy.shutdown_timeout_ms);
 	event_add(d->poll, &poll);
 	event_add(d->deadline, &deadline);
 }
 
 static bool start_workers(struct proxy *p)
 {
-	p->n_workers = p->cfg->proxy.threads;
+	p->n_workers = proxy_config(p)->proxy.threads;
 	p->workers = calloc((size_t)p->n_workers, sizeof(*p->workers));
 	if (!p->workers)
 		return false;
@@ -113,10 +115,26 @@ static bool start_workers(struct proxy *p)
 	return true;
 }
 
-static int run(const struct config *cfg)
+/* SIGHUP: re-read the file; sessions keep running on what they have. */
+static void on_hangup(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon d = {.proxy = {.cfg = cfg, .listen_fd = -1}};
+	(void)sig;
+	(void)what;
+	struct daemon *d = arg;
+	log_info("reload: SIGHUP received, reading %s", d->config_path);
+	if (!proxy_reload(&d->proxy, d->config_path))
+		return;
+	log_set_level((enum log_level)proxy_config(&d->proxy)->proxy.log_level);
+	for (int i = 0; i < d->proxy.n_workers; i++)
+		worker_reload(&d->proxy.workers[i]);
+}
+
+/* Runs the daemon; takes ownership of cfg (and of every config a reload loads). */
+static int run(struct config *cfg, const char *path)
+{
+	struct daemon d = {.proxy = {.listen_fd = -1}, .config_path = path};
 	struct proxy *p = &d.proxy;
+	atomic_init(&p->cfg, cfg);
 	char err[512];
 	int rc = 1;
 	struct monitor *monitor = NULL;
@@ -144,10 +162,12 @@ static int run(const struct config *cfg)
 		goto out;
 	d.sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+	d.sighup = evsignal_new(d.base, SIGHUP, on_hangup, &d);
 	d.poll = event_new(d.base, -1, EV_PERSIST, on_poll, &d);
 	d.deadline = event_new(d.base, -1, 0, on_deadline, &d);
-	if (!d.sigterm || !d.sigint || !d.poll || !d.deadline || evsignal_add(d.sigterm, NULL) ||
-	    evsignal_add(d.sigint, NULL))
+	if (!d.sigterm || !d.sigint || !d.sighup || !d.poll || !d.deadline ||
+	    evsignal_add(d.sigterm, NULL) || evsignal_add(d.sigint, NULL) ||
+	    evsignal_add(d.sighup, NULL))
 		goto out;
 	log_info("sluice %s listening on %s:%u (stats on %s:%u), %d workers, primary %s",
 	         SLUICE_VERSION, cfg->proxy.listen.host, cfg->proxy.listen.port,
@@ -171,6 +191,8 @@ out:
 		event_free(d.sigterm);
 	if (d.sigint)
 		event_free(d.sigint);
+	if (d.sighup)
+		event_free(d.sighup);
 	if (d.poll)
 		event_free(d.poll);
 	if (d.deadline)
@@ -181,6 +203,8 @@ out:
 		close(p->listen_fd);
 	backends_free(&p->backends);
 	pthread_mutex_destroy(&p->identity.lock);
+	proxy_free_configs(p);
+	config_free((struct config *)proxy_config(p));
 	return rc;
 }
 
@@ -227,9 +251,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	mysql_library_init(0, NULL, NULL);
-	int rc = run(cfg);
+	int rc = run(cfg, path);
 	mysql_library_end();
-	config_free(cfg);
 	libevent_global_shutdown();
 	return rc;
 }

@@ -62,7 +62,7 @@ static void learn_identity(struct monitor *m, MYSQL *c)
 
 static MYSQL *connect_backend(struct monitor *m, struct backend *b)
 {
-	const struct cfg_monitor *cfg = &m->proxy->cfg->monitor;
+	const struct cfg_monitor *cfg = &proxy_config(m->proxy)->monitor;
 	MYSQL *c = mysql_init(NULL);
 	unsigned timeout = MONITOR_TIMEOUT_S;
 	if (!c)
@@ -70,8 +70,7 @@ static MYSQL *connect_backend(struct monitor *m, struct backend *b)
 	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &timeout);
 	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-	if (!mysql_real_connect(c, b->cfg->address.host, cfg->user, cfg->password, NULL,
-	                        b->cfg->address.port, NULL, 0)) {
+	if (!mysql_real_connect(c, b->host, cfg->user, cfg->password, NULL, b->port, NULL, 0)) {
 		if (atomic_load(&b->health) != HEALTH_DOWN)
 			log_warn("monitor: backend %s (%s) unreachable: %s", b->name, b->address,
 			         mysql_error(c));
@@ -125,8 +124,9 @@ static bool check_replication(struct monitor *m, MYSQL *c, int *health, int64_t 
 	const char *behind = row ? field(res, row, "Seconds_Behind_Master") : NULL;
 	bool running = io && sql && strcmp(io, "Yes") == 0 && strcmp(sql, "Yes") == 0;
 	*lag_ms = running && behind ? (int64_t)atoll(behind) * 1000 : BACKEND_LAG_UNKNOWN;
-	*health = running && *lag_ms <= m->proxy->cfg->monitor.max_replica_lag_ms ? HEALTH_UP
-	                                                                          : HEALTH_LAGGING;
+	*health = running && *lag_ms <= proxy_config(m->proxy)->monitor.max_replica_lag_ms
+	              ? HEALTH_UP
+	              : HEALTH_LAGGING;
 	mysql_free_result(res);
 	return true;
 }
@@ -153,6 +153,10 @@ static void publish(struct monitor *m, struct backend *b, int health, int64_t la
 
 static void check_backend(struct monitor *m, struct backend *b)
 {
+	if (atomic_load(&b->retired)) {
+		disconnect(m, b);
+		return;
+	}
 	MYSQL *c = m->conns[b->index];
 	if (!c)
 		c = m->conns[b->index] = connect_backend(m, b);
@@ -177,7 +181,7 @@ static void check_backend(struct monitor *m, struct backend *b)
 /* Sleeps until the next round; false when asked to stop. */
 static bool wait_round(struct monitor *m)
 {
-	int ms = m->proxy->cfg->monitor.interval_ms;
+	int ms = proxy_config(m->proxy)->monitor.interval_ms;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
@@ -201,10 +205,10 @@ static void *monitor_main(void *arg)
 	struct monitor *m = arg;
 	mysql_thread_init();
 	do {
-		for (size_t i = 0; i < m->proxy->backends.count; i++)
+		for (size_t i = 0; i < backends_count(&m->proxy->backends); i++)
 			check_backend(m, &m->proxy->backends.items[i]);
 	} while (wait_round(m));
-	for (size_t i = 0; i < m->proxy->backends.count; i++)
+	for (size_t i = 0; i < backends_count(&m->proxy->backends); i++)
 		disconnect(m, &m->proxy->backends.items[i]);
 	mysql_thread_end();
 	return NULL;
@@ -216,8 +220,8 @@ struct monitor *monitor_start(struct proxy *p)
 	if (!m)
 		return NULL;
 	m->proxy = p;
-	m->conns = calloc(p->backends.count, sizeof(*m->conns));
-	m->good_rounds = calloc(p->backends.count, sizeof(*m->good_rounds));
+	m->conns = calloc(BACKENDS_MAX, sizeof(*m->conns));
+	m->good_rounds = calloc(BACKENDS_MAX, sizeof(*m->good_rounds));
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	if (!m->conns || !m->good_rounds ||

@@ -3,10 +3,13 @@
  */
 #include "proxy.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,4 +66,60 @@ int proxy_listen(const struct cfg_addr *a, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+static bool same_addr(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
+/* Settings bound at start: a reload cannot change them, so say so instead of ignoring them. */
+static void warn_about_restart_keys(const struct config *old, const struct config *cfg)
+{
+	if (!same_addr(&old->proxy.listen, &cfg->proxy.listen) ||
+	    !same_addr(&old->stats.listen, &cfg->stats.listen) ||
+	    old->proxy.threads != cfg->proxy.threads)
+		log_warn("reload: [proxy] listen, threads and [stats] listen need a restart");
+	if (!same_addr(&old->primary.address, &cfg->primary.address))
+		log_warn("reload: [primary] address needs a restart");
+	if (old->routing.balance != cfg->routing.balance)
+		log_warn("reload: [routing] balance needs a restart");
+}
+
+bool proxy_reload(struct proxy *p, const char *path)
+{
+	char err[8192];
+	struct config *cfg = config_load(path, err, sizeof(err));
+	if (!cfg) {
+		log_error("reload: %s is invalid, keeping the running configuration:\n%s", path,
+		          err);
+		return false;
+	}
+	struct retired_config *keep = malloc(sizeof(*keep));
+	if (!keep) {
+		log_error("reload: out of memory");
+		config_free(cfg);
+		return false;
+	}
+	const struct config *old = proxy_config(p);
+	warn_about_restart_keys(old, cfg);
+	keep->cfg = (struct config *)old;
+	keep->next = p->retired_configs;
+	p->retired_configs = keep;
+	atomic_store_explicit(&p->cfg, cfg, memory_order_release);
+	int changes = backends_reload(&p->backends, cfg);
+	atomic_fetch_add(&p->config_generation, 1);
+	log_info("reload: %s applied (%zu users, %zu replicas, %d backend changes)", path,
+	         cfg->n_users, cfg->n_replicas, changes);
+	return true;
+}
+
+void proxy_free_configs(struct proxy *p)
+{
+	while (p->retired_configs) {
+		struct retired_config *r = p->retired_configs;
+		p->retired_configs = r->next;
+		config_free(r->cfg);
+		free(r);
+	}
 }

@@ -25,8 +25,16 @@ struct server_identity {
 	uint8_t charset;
 };
 
+/* A config replaced by SIGHUP stays allocated until exit: sessions still point at its users. */
+struct retired_config {
+	struct config *cfg;
+	struct retired_config *next;
+};
+
 struct proxy {
-	const struct config *cfg;
+	_Atomic(const struct config *) cfg; /* the live config: read it with proxy_config() */
+	struct retired_config *retired_configs;
+	_Atomic unsigned config_generation; /* bumped by each reload; workers compare */
 	struct backend_table backends;
 	struct worker *workers;
 	int n_workers;
@@ -36,6 +44,16 @@ struct proxy {
 	_Atomic uint32_t next_session_id;
 	struct server_identity identity;
 };
+
+static inline const struct config *proxy_config(struct proxy *p)
+{
+	return atomic_load_explicit(&p->cfg, memory_order_acquire);
+}
+
+/* SIGHUP: loads path again and applies what can change live (replicas, weights, users, monitor
+ * thresholds). On a bad file logs why and keeps the running config. True when applied. */
+bool proxy_reload(struct proxy *p, const char *path);
+void proxy_free_configs(struct proxy *p);
 
 void proxy_identity_get(struct proxy *p, char *version, size_t len, uint8_t *charset);
 void proxy_identity_learn(struct proxy *p, const char *version, uint8_t charset);

@@ -253,7 +253,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 static void arm_deadline(struct server *srv)
 {
-	int ms = srv->worker->proxy->cfg->proxy.connect_timeout_ms;
+	int ms = proxy_config(srv->worker->proxy)->proxy.connect_timeout_ms;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	event_add(&srv->deadline, &tv);
 }

@@ -267,6 +267,7 @@ static void on_server_ready(struct server *srv, const struct server_error *err, 
 static bool replica_usable(struct backend *b)
 {
 	return atomic_load_explicit(&b->health, memory_order_relaxed) == HEALTH_UP &&
+	       !atomic_load_explicit(&b->retired, memory_order_relaxed) &&
 	       !backend_breaker_open(b, clock_ms());
 }
 
@@ -275,7 +276,7 @@ static struct backend *pick_replica(struct session *s)
 {
 	struct worker *w = s->worker;
 	struct backend_table *t = &w->proxy->backends;
-	size_t n = t->count - 1;
+	size_t n = backends_count(t) - 1;
 	if (n == 0)
 		return NULL;
 	struct balance_candidate c[n];
@@ -753,7 +754,7 @@ static void forward_command(struct session *s, const struct pkt_frame *f, struct
 /* Handles complete commands waiting in the client's input, while the session is idle. */
 void session_run_commands(struct session *s)
 {
-	size_t max = (size_t)s->worker->proxy->cfg->proxy.max_packet_mb << 20;
+	size_t max = (size_t)proxy_config(s->worker->proxy)->proxy.max_packet_mb << 20;
 	stream_resume_reading(&s->client); /* paused while busy if the client ran ahead */
 	while (s->state == SESSION_IDLE) {
 		struct pkt_frame f;
@@ -1229,7 +1230,7 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		session_close(s, "out of memory");
 		return;
 	}
-	if (open > p->cfg->proxy.max_connections) {
+	if (open > proxy_config(p)->proxy.max_connections) {
 		counter_inc(&w->counters.connections_rejected);
 		session_send_error(s, 0, 1040, "08004", "Too many connections");
 		session_close(s, "max_connections reached");

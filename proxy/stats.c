@@ -84,8 +84,9 @@ static json_t *stats_json(struct proxy *p)
 	json_object_set_new(root, "uptime_s", json_integer((json_int_t)(time(NULL) - p->started)));
 	add_counters(root, p);
 	json_t *backends = json_array();
-	for (size_t i = 0; i < p->backends.count; i++)
-		json_array_append_new(backends, backend_json(p, &p->backends.items[i]));
+	for (size_t i = 0; i < backends_count(&p->backends); i++)
+		if (!atomic_load(&p->backends.items[i].retired))
+			json_array_append_new(backends, backend_json(p, &p->backends.items[i]));
 	json_object_set_new(root, "backends", backends);
 	return root;
 }
@@ -132,7 +133,7 @@ static void on_other(struct evhttp_request *req, void *arg)
 
 struct stats_server *stats_start(struct event_base *base, struct proxy *p)
 {
-	const struct cfg_addr *a = &p->cfg->stats.listen;
+	const struct cfg_addr *a = &proxy_config(p)->stats.listen;
 	struct stats_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;

@@ -23,6 +23,8 @@
 
 #define JANITOR_INTERVAL_MS 1000
 
+static void follow_reload(struct worker *w);
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int addrlen, void *arg)
 {
@@ -69,6 +71,7 @@ static void on_wakeup(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct worker *w = arg;
+	follow_reload(w);
 	int cmd = atomic_load(&w->command);
 	if (cmd == WORKER_RUN)
 		return;
@@ -84,7 +87,8 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct worker *w = arg;
-	pool_prune(&w->pool, clock_ms(), (uint64_t)w->proxy->cfg->proxy.backend_idle_timeout_ms);
+	pool_prune(&w->pool, clock_ms(),
+	           (uint64_t)proxy_config(w->proxy)->proxy.backend_idle_timeout_ms);
 	if (!w->draining)
 		evconnlistener_enable(w->listener);
 }
@@ -129,16 +133,41 @@ void worker_session_gone(struct worker *w)
 	finish_if_drained(w);
 }
 
+/* The replicas' current weights, by replica position (backend index - 1); retired ones 0. */
+static size_t replica_weights(struct worker *w, int weights[BACKENDS_MAX])
+{
+	struct backend_table *t = &w->proxy->backends;
+	size_t n = backends_count(t) - 1;
+	for (size_t i = 0; i < n; i++) {
+		struct backend *b = &t->items[i + 1];
+		weights[i] = atomic_load(&b->retired) ? 0 : atomic_load(&b->weight);
+	}
+	return n;
+}
+
 static bool create_balancer(struct worker *w)
 {
-	const struct config *cfg = w->proxy->cfg;
-	int weights[cfg->n_replicas + 1];
-	for (size_t i = 0; i < cfg->n_replicas; i++)
-		weights[i] = cfg->replicas[i].weight;
+	int weights[BACKENDS_MAX];
+	size_t n = replica_weights(w, weights);
+	w->config_generation = atomic_load(&w->proxy->config_generation);
 	/* Each worker its own seed, so random choices differ between workers. */
-	w->balancer = balance_create(cfg->routing.balance, weights, cfg->n_replicas,
+	w->balancer = balance_create(proxy_config(w->proxy)->routing.balance, weights, n,
 	                             (uint64_t)time(NULL) ^ ((uint64_t)w->id << 32));
 	return w->balancer != NULL;
+}
+
+/* After SIGHUP: replicas or weights may have changed. */
+static void follow_reload(struct worker *w)
+{
+	unsigned gen = atomic_load(&w->proxy->config_generation);
+	if (gen == w->config_generation)
+		return;
+	int weights[BACKENDS_MAX];
+	size_t n = replica_weights(w, weights);
+	if (balance_set_weights(w->balancer, weights, n))
+		w->config_generation = gen;
+	else
+		log_warn("worker %d: out of memory applying new replica weights", w->id);
 }
 
 bool worker_init(struct worker *w, struct proxy *p, int id)
@@ -147,11 +176,11 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->id = id;
 	w->proxy = p;
 	atomic_init(&w->command, WORKER_RUN);
-	w->counters.backend_queries = calloc(p->backends.count, sizeof(_Atomic uint64_t));
-	w->replica_sessions = calloc(p->backends.count, sizeof(int));
+	w->counters.backend_queries = calloc(BACKENDS_MAX, sizeof(_Atomic uint64_t));
+	w->replica_sessions = calloc(BACKENDS_MAX, sizeof(int));
 	w->base = event_base_new();
 	if (!w->counters.backend_queries || !w->replica_sessions || !w->base ||
-	    !pool_init(&w->pool, w, p->backends.count) || !create_balancer(w))
+	    !pool_init(&w->pool, w, BACKENDS_MAX) || !create_balancer(w))
 		return false;
 	w->listener =
 	    evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, -1, p->listen_fd);
@@ -189,6 +218,11 @@ static void send_command(struct worker *w, enum worker_command cmd)
 void worker_drain(struct worker *w)
 {
 	send_command(w, WORKER_DRAIN);
+}
+
+void worker_reload(struct worker *w)
+{
+	event_active(&w->wakeup, 0, 0);
 }
 
 void worker_stop(struct worker *w)

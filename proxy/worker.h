@@ -29,11 +29,12 @@ struct worker {
 	struct proxy *proxy;
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct event wakeup;   /* main -> worker: look at `command` */
-	struct event janitor;  /* periodic: idle pool pruning */
-	struct event reaper;   /* frees closed sessions and servers once the loop unwinds */
-	_Atomic int command;   /* enum worker_command */
-	_Atomic bool finished; /* its loop has returned: the main thread may join */
+	struct event wakeup;        /* main -> worker: look at `command` */
+	struct event janitor;       /* periodic: idle pool pruning */
+	struct event reaper;        /* frees closed sessions and servers once the loop unwinds */
+	_Atomic int command;        /* enum worker_command */
+	_Atomic bool finished;      /* its loop has returned: the main thread may join */
+	unsigned config_generation; /* of the replica weights its balancer holds */
 	bool draining;
 	struct pool pool;
 	struct balancer *balancer; /* this worker's replica choice (round-robin cursors etc.) */
@@ -49,6 +50,8 @@ bool worker_init(struct worker *w, struct proxy *p, int id) __attribute__((warn_
 bool worker_start(struct worker *w) __attribute__((warn_unused_result));
 /* From the main thread: stop accepting, close idle sessions, let running statements finish. */
 void worker_drain(struct worker *w);
+/* From the main thread: a reload happened; pick up new replicas and weights. */
+void worker_reload(struct worker *w);
 /* From the main thread: close everything now. */
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);

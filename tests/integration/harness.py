@@ -102,7 +102,8 @@ def read_config_lines(path=None):
 def render_config(overrides=None, extra_users=None, base_lines=None):
     """Return sluice.conf text with overrides applied.
 
-    overrides: {(section, key): value}; value None removes the key; a missing
+    overrides: {(section, key): value}; value None removes the key, and (section, None)
+    the whole section; a missing
     key is appended at the end of its section, a missing section at the end.
     extra_users: {name: password} added as [user.NAME] sections.
     """
@@ -125,6 +126,11 @@ def render_config(overrides=None, extra_users=None, base_lines=None):
 
     for (section, key), value in overrides.items():
         spans = section_spans()
+        if key is None:                 # (section, None): None removes the whole section
+            if section in spans:
+                start, end = spans[section]
+                del lines[start:end]
+            continue
         if section not in spans:
             if value is None:
                 continue
