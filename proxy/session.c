@@ -469,7 +469,6 @@ static struct server *server_for(struct session *s, struct plan *p)
 	/* After two replicas failed this command, the primary answers it. */
 	bool want_replica =
 	    route_to_replica(p->reason) && (s->replica_failures < 2 || s->read_only_transaction);
-	s->fallback = false;
 	if (want_replica && s->replica && !s->read_only_transaction &&
 	    (!replica_usable(s->replica->backend) ||
 	     s->replica->backend->index == s->excluded_replica))
@@ -483,7 +482,6 @@ static struct server *server_for(struct session *s, struct plan *p)
 			s->worker->replica_sessions[b->index]++;
 		} else {
 			want_replica = false;
-			s->fallback = true;
 		}
 	}
 	if (!want_replica && !s->primary) {
@@ -492,6 +490,7 @@ static struct server *server_for(struct session *s, struct plan *p)
 			return NULL;
 	}
 	struct server *srv = want_replica ? s->replica : s->primary;
+	s->fallback = route_to_replica(p->reason) && srv == s->primary;
 	if (srv->state != SERVER_READY) {
 		session_set_state(s, SESSION_CONNECT_BACKEND);
 		return NULL;
@@ -1240,7 +1239,7 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		session_close(s, "cannot send greeting");
 		return;
 	}
-	log_debug("session %u: connected from %s", s->id, s->peer);
+	log_debug("session %u: connected from %s (worker %d)", s->id, s->peer, w->id);
 }
 
 void session_close(struct session *s, const char *reason)
