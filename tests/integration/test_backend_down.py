@@ -62,6 +62,26 @@ class PrimaryUnreachableTest(harness.ProxyTestCase):
         s = stats(self.proxy)
         self.assertIn("primary", [b["name"] for b in s["backends"]])
 
+    def test_04_circuit_breaker(self):
+        # breaker_failures (5) failed connects in a row open the primary's breaker: later
+        # statements fail at once, saying so, until breaker_cooldown_ms lets one probe through
+        def failure():
+            c = self.connect(read_timeout=20)
+            try:
+                with self.assertRaises(pymysql.err.OperationalError) as cm:
+                    with c.cursor() as cur:
+                        cur.execute("SELECT 1")
+                return cm.exception
+            finally:
+                c.close()
+        messages = [failure().args[1] for _ in range(8)]
+        self.assertTrue(any("circuit breaker open" in m for m in messages), messages)
+        time.sleep(2.2)                        # past the default 2000 ms cool-down
+        probe = failure()
+        self.assertEqual(probe.args[0], 2003)
+        self.assertNotIn("circuit breaker", probe.args[1], "the probe really tried to connect")
+        self.assertIn("circuit breaker open", failure().args[1], "a failed probe re-opens it")
+
 
 class BackendKilledTest(harness.ProxyTestCase):
     overrides = harness.PRIMARY_ONLY
