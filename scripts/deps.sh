@@ -9,6 +9,7 @@ PACKAGES=(
 	libevent-dev libmariadb-dev libhiredis-dev libinih-dev libjansson-dev libssl-dev check
 	mariadb-server mariadb-client redis-server
 	sysbench haproxy python3 python3-pymysql procps curl
+	clang libclang-rt-14-dev # libFuzzer (scripts/fuzz.sh); clang only recommends the runtime
 )
 POLICY_RC=/usr/sbin/policy-rc.d
 

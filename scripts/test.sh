@@ -34,6 +34,7 @@ main() {
 	trap 'exit 143' TERM
 	scripts/sandbox.sh up
 	ctest --test-dir build-test --output-on-failure "$@"
+	[[ ${SLUICE_FUZZ_SECONDS:-30} == 0 ]] || scripts/fuzz.sh "${SLUICE_FUZZ_SECONDS:-30}" # 0: no fuzzing
 }
 
 main "$@"
