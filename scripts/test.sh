@@ -32,9 +32,10 @@ main() {
 	trap stop_sandbox EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	# fuzzing first, so ctest's summary closes the run; SLUICE_FUZZ_SECONDS=0 skips it
+	[[ ${SLUICE_FUZZ_SECONDS:-30} == 0 ]] || scripts/fuzz.sh "${SLUICE_FUZZ_SECONDS:-30}"
 	scripts/sandbox.sh up
 	ctest --test-dir build-test --output-on-failure "$@"
-	[[ ${SLUICE_FUZZ_SECONDS:-30} == 0 ]] || scripts/fuzz.sh "${SLUICE_FUZZ_SECONDS:-30}" # 0: no fuzzing
 }
 
 main "$@"
