@@ -185,6 +185,7 @@ def random_garbage(rng, n):
 
 class GarbageTest(harness.ProxyTestCase):
     proxy_only = not os.environ.get("SLUICE_GARBAGE_DIRECT")
+    overrides = harness.PRIMARY_ONLY   # test_06 reads back, on another connection, what it wrote
 
     @classmethod
     def setUpClass(cls):
