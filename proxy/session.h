@@ -3,9 +3,10 @@
  *
  * Owns the server side of the MySQL protocol towards one client and the up to two backend
  * connections it holds (the primary and one replica). login.c handles the connection phase;
- * session.c dispatches commands, asks router.c where each runs, keeps the session's state in
- * step on both backends (history.c, stmt.c), forwards the command and streams the reply back
- * packet by packet with back-pressure. Neither file touches a socket: both ends are streams.
+ * session.c dispatches commands, asks plan.c (router.c, balance.c) where each runs, keeps the
+ * session's state in step on both backends (history.c, stmt.c), forwards the command and
+ * streams the reply back packet by packet with back-pressure. None of them touches a socket:
+ * both ends are streams.
  */
 #pragma once
 

@@ -1,0 +1,210 @@
+/*
+ * plan.c - the plan for one command: which backend runs it, and what its reply will change.
+ *
+ * Reads the command (classifying SQL text, looking up prepared statements), asks router.c
+ * where it goes given the session's state, and picks a replica with the worker's balancer.
+ * It decides only: opening connections, replaying state and forwarding are session.c's.
+ */
+#include "plan.h"
+
+#include "backend.h"
+#include "balance.h"
+#include "clock.h"
+#include "packet.h"
+#include "proxy.h"
+#include "worker.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+
+bool session_in_transaction(const struct session *s)
+{
+	return (s->primary_status & SERVER_STATUS_IN_TRANS) ||
+	       !(s->primary_status & SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* In the read pool: the monitor says up, and connections to it are not failing. */
+bool plan_replica_usable(struct backend *b)
+{
+	return atomic_load_explicit(&b->health, memory_order_relaxed) == HEALTH_UP &&
+	       !atomic_load_explicit(&b->retired, memory_order_relaxed) &&
+	       !backend_breaker_open(b, clock_ms());
+}
+
+/* The balancer's choice among healthy replicas, or NULL when none is usable. */
+struct backend *plan_pick_replica(struct session *s)
+{
+	struct worker *w = s->worker;
+	struct backend_table *t = &w->proxy->backends;
+	size_t n = backends_count(t) - 1;
+	if (n == 0)
+		return NULL;
+	struct balance_candidate c[n];
+	for (size_t i = 0; i < n; i++) {
+		c[i].usable = plan_replica_usable(&t->items[i + 1]);
+		c[i].active = w->replica_sessions[i + 1];
+	}
+	int exclude = s->excluded_replica > 0 ? s->excluded_replica - 1 : -1;
+	uint64_t key = balance_hash(s->peer, strlen(s->peer));
+	int pick = balance_pick(w->balancer, c, key, exclude);
+	return pick < 0 ? NULL : &t->items[pick + 1];
+}
+
+bool session_has_temp_table(const void *ctx, const char *db, const char *name)
+{
+	const struct session *s = ctx;
+	for (size_t i = 0; i < s->n_temps; i++)
+		if (strcmp(s->temps[i].name, name) == 0 && strcmp(s->temps[i].db, db) == 0)
+			return true;
+	return false;
+}
+
+static struct route_session route_facts(const struct session *s)
+{
+	return (struct route_session){
+	    .in_transaction = session_in_transaction(s),
+	    .read_only_transaction = s->read_only_transaction,
+	    .locked_tables = s->locked_tables,
+	    .user_vars_assigned = s->user_vars_assigned,
+	    .history_full = s->history.overflow,
+	    .has_temp_table = s->n_temps ? session_has_temp_table : NULL,
+	    .ctx = s,
+	};
+}
+
+/* The text of a single-chunk COM_QUERY or COM_STMT_PREPARE, or NULL (a 16 MiB+ statement). */
+static const char *command_text(struct session *s, const struct pkt_frame *f, size_t *len)
+{
+	if (f->chunked)
+		return NULL;
+	const uint8_t *p = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+	if (!p)
+		return NULL;
+	*len = f->payload_len - 1;
+	return (const char *)p + PKT_HEADER_LEN + 1;
+}
+
+static bool needs_effects(const struct cls_result *c)
+{
+	return (c->flags & (CLS_SESSION_STATE | CLS_CREATE_TEMP | CLS_DROP_TEMP)) ||
+	       c->kind == CLS_KIND_LOCK_TABLES || c->kind == CLS_KIND_UNLOCK_TABLES;
+}
+
+static void plan_query(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	size_t len;
+	const char *sql = command_text(s, f, &len);
+	if (!sql) {
+		p->reason = ROUTE_WRITE; /* only bulk writes are this long */
+		return;
+	}
+	struct cls_result c;
+	classify(sql, len, s->db, &c);
+	struct route_session facts = route_facts(s);
+	p->reason = route_statement(&c, &facts);
+	p->cls_flags = c.flags;
+	p->cls_kind = c.kind;
+	p->needs_effects = needs_effects(&c);
+	snprintf(p->db, sizeof(p->db), "%s", c.use_db);
+	if (c.n_tables) {
+		snprintf(p->table_db, sizeof(p->table_db), "%s", c.tables[0].db);
+		snprintf(p->table, sizeof(p->table), "%s", c.tables[0].name);
+	}
+}
+
+/* A statement's own reason, at prepare time: transactions and locks are judged per execution. */
+static enum route_reason prepared_reason(struct session *s, const struct pkt_frame *f)
+{
+	size_t len;
+	const char *sql = command_text(s, f, &len);
+	if (!sql)
+		return ROUTE_WRITE;
+	struct cls_result c;
+	classify(sql, len, s->db, &c);
+	struct route_session facts = route_facts(s);
+	facts.in_transaction = false;
+	facts.read_only_transaction = false;
+	facts.locked_tables = false;
+	return route_statement(&c, &facts);
+}
+
+static enum route_reason execute_reason(struct session *s, const struct stmt *st,
+                                        const struct stmt_execute *x)
+{
+	if (s->read_only_transaction)
+		return ROUTE_READ_ONLY_TRANSACTION;
+	if (!route_to_replica(st->reason))
+		return st->reason;
+	if (session_in_transaction(s))
+		return ROUTE_TRANSACTION;
+	if (s->locked_tables)
+		return ROUTE_LOCK_TABLES;
+	if (s->history.overflow)
+		return ROUTE_HISTORY_FULL;
+	if (x->flags != 0)
+		return ROUTE_PREPARED_CURSOR; /* fetches must find the cursor: keep it on the
+		                                 primary */
+	if (st->long_data)
+		return ROUTE_LONG_DATA;
+	/* An execution without types can only go where the types are known or can be added. */
+	if (!x->has_types && st->n_params && !st->types_on_replica && !st->types)
+		return ROUTE_COMMAND;
+	return st->reason;
+}
+
+static void plan_execute(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	p->reason = ROUTE_COMMAND;
+	const uint8_t *buf =
+	    f->chunked ? NULL : evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
+	uint32_t id;
+	if (!buf || f->payload_len < 5)
+		return;
+	memcpy(&id, buf + PKT_HEADER_LEN + 1, 4); /* little-endian on the wire and here */
+	p->stmt = stmt_find(&s->stmts, id);
+	if (!p->stmt || !stmt_parse_execute(buf + PKT_HEADER_LEN, f->payload_len, p->stmt->n_params,
+	                                    &p->exec)) {
+		p->stmt = NULL;
+		return;
+	}
+	p->execute = true;
+	p->reason = execute_reason(s, p->stmt, &p->exec);
+}
+
+/* The statement a COM_STMT_CLOSE / RESET / SEND_LONG_DATA names. */
+static struct stmt *named_stmt(struct session *s, const struct pkt_frame *f)
+{
+	uint8_t head[PKT_HEADER_LEN + 5];
+	uint32_t id;
+	if (f->payload_len < 5 || evbuffer_copyout(s->client.in, head, sizeof(head)) < 9)
+		return NULL;
+	memcpy(&id, head + PKT_HEADER_LEN + 1, 4);
+	return stmt_find(&s->stmts, id);
+}
+
+void plan_command(struct session *s, const struct pkt_frame *f, struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->reason = ROUTE_COMMAND;
+	switch (f->first_byte) {
+	case COM_QUERY: plan_query(s, f, p); return;
+	case COM_STMT_EXECUTE: plan_execute(s, f, p); return;
+	case COM_STMT_PREPARE:
+		p->prepared_reason = prepared_reason(s, f);
+		p->needs_effects = true;
+		return;
+	case COM_INIT_DB:
+	case COM_SET_OPTION:
+	case COM_RESET_CONNECTION: p->needs_effects = true; return;
+	case COM_STMT_CLOSE:
+	case COM_STMT_RESET:
+	case COM_STMT_SEND_LONG_DATA: p->stmt = named_stmt(s, f); return;
+	case COM_PING:
+		/* Any held connection answers a ping; do not open the primary for it. */
+		if (!s->primary && s->replica && !s->read_only_transaction)
+			p->reason = ROUTE_READ;
+		return;
+	default: return;
+	}
+}
