@@ -66,8 +66,26 @@ static void error_from_packet(struct server_error *e, const uint8_t *payload, si
 
 /* Ends the pending step. A failed login closes the connection first; a failed COM_INIT_DB or
  * reset leaves it open for the callback to decide. */
+static bool logging_in(const struct server *srv)
+{
+	return srv->state == SERVER_CONNECTING || srv->state == SERVER_GREETING ||
+	       srv->state == SERVER_AUTH;
+}
+
+/* Tells the backend's circuit breaker how a login ended. Any answer from the server (even an
+ * error such as an unknown database) shows it is reachable; only the network errors the proxy
+ * makes up itself (2003, 2013) count as failures. An attempt the breaker refused is not one. */
+static void report_login(struct server *srv, const struct server_error *err)
+{
+	if (!logging_in(srv) || srv->breaker_refused)
+		return;
+	bool reached = !err || (err->code != 2003 && err->code != 2013);
+	backend_connect_result(srv->backend, reached, clock_ms());
+}
+
 static void finish_step(struct server *srv, const struct server_error *err, bool fatal)
 {
+	report_login(srv, err);
 	server_step_cb cb = srv->step_cb;
 	void *arg = srv->step_arg;
 	srv->step_cb = NULL;
@@ -84,9 +102,6 @@ static void finish_step(struct server *srv, const struct server_error *err, bool
 static void fail(struct server *srv, uint16_t code, const char *what)
 {
 	struct server_error e;
-	if (srv->state == SERVER_CONNECTING || srv->state == SERVER_GREETING ||
-	    srv->state == SERVER_AUTH)
-		backend_connect_result(srv->backend, false, clock_ms());
 	set_error(&e, code, "HY000", "%s backend '%s' (%s)%s%s",
 	          code == 2003 ? "Can't connect to" : "Lost connection to", srv->backend->name,
 	          srv->backend->address, what ? ": " : "", what ? what : "");
@@ -181,10 +196,8 @@ static void on_answer(struct server *srv, const uint8_t *payload, size_t len, ui
 	uint8_t first = len ? payload[0] : 0;
 	struct server_error e;
 	if (first == PKT_OK) {
-		if (srv->state == SERVER_AUTH) {
+		if (srv->state == SERVER_AUTH)
 			counter_inc(&srv->worker->counters.backend_connects);
-			backend_connect_result(srv->backend, true, clock_ms());
-		}
 		srv->db_known = true;
 		finish_step(srv, NULL, false);
 	} else if (first == PKT_ERR) {
