@@ -115,6 +115,16 @@ static struct server_key server_key_for(const struct session *s)
 	};
 }
 
+/* A connection goes back to the pool in the session's database if it ran all of the session's
+ * history (USE and COM_INIT_DB are recorded there); otherwise its database is unknown and the
+ * pool sets one with COM_INIT_DB before reusing it. COM_RESET_CONNECTION keeps the database. */
+static void give_back(struct session *s, struct server *srv, bool clean)
+{
+	snprintf(srv->db, sizeof(srv->db), "%s", s->db);
+	srv->db_known = srv->history_applied == s->history.count;
+	pool_release(&s->worker->pool, srv, clean);
+}
+
 static void release_replica(struct session *s, bool clean)
 {
 	struct server *srv = s->replica;
@@ -123,7 +133,7 @@ static void release_replica(struct session *s, bool clean)
 	s->replica = NULL;
 	stmt_forget_replica(&s->stmts);
 	s->worker->replica_sessions[srv->backend->index]--;
-	pool_release(&s->worker->pool, srv, clean);
+	give_back(s, srv, clean);
 }
 
 static void release_primary(struct session *s, bool clean)
@@ -132,7 +142,7 @@ static void release_primary(struct session *s, bool clean)
 	if (!srv)
 		return;
 	s->primary = NULL;
-	pool_release(&s->worker->pool, srv, clean);
+	give_back(s, srv, clean);
 }
 
 /* A backend is reusable by the pool only between commands. */

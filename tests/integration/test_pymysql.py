@@ -310,6 +310,29 @@ class PyMySQLTest(harness.ProxyTestCase):
                     b.close()
         self.assertEqual(self.count(t), 0, "a closed client's open transaction was committed")
 
+    def test_database_does_not_leak(self):
+        # USE or COM_INIT_DB moves a backend connection to another database, and a reset keeps
+        # it there: the next client reusing that connection must still get its own database.
+        for round_ in range(6):
+            with self.subTest(round=round_):
+                a = self.connect(database=TEST_DB)
+                with a.cursor() as cur:
+                    if round_ % 2:
+                        cur.execute("USE mysql")
+                    else:
+                        a.select_db("mysql")
+                    cur.execute("SELECT DATABASE()")
+                    self.assertEqual(cur.fetchone()[0], "mysql")
+                a.close()
+                for db in (TEST_DB, None):
+                    b = self.connect(database=db) if db else self.connect()
+                    try:
+                        with b.cursor() as cur:
+                            cur.execute("SELECT DATABASE()")
+                            self.assertEqual(cur.fetchone()[0], db)
+                    finally:
+                        b.close()
+
     def test_several_connections(self):
         n_threads, n_queries = 12, 60
         results, errors = {}, []
