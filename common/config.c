@@ -45,7 +45,7 @@ static const struct cfg_section_def sections[SEC_COUNT] = {
     [SEC_PROXY] = {"proxy", false, false, offsetof(struct config, proxy),
                    "The MySQL front end that applications connect to."},
     [SEC_STATS] = {"stats", false, false, offsetof(struct config, stats),
-                   "The HTTP stats endpoint (/health, /stats)."},
+                   "The HTTP stats endpoint: /health, /stats, /metrics and the dashboard at /."},
     [SEC_USER] = {"user", true, true, 0,
                   "One section per client user, `[user.NAME]`. The proxy authenticates clients "
                   "with this password and logs in to the backends as the same user."},
@@ -126,6 +126,8 @@ static const struct cfg_key config_keys[] = {
 
     KEY_ADDR(SEC_STATS, struct cfg_stats, listen, "127.0.0.1:6080",
              "Address of the HTTP stats endpoint. Keep it on loopback unless protected."),
+    KEY_STR(SEC_STATS, struct cfg_stats, token, "",
+            "When set, every path but `/health` requires `Authorization: Bearer <token>`."),
 
     KEY_STR(SEC_USER, struct cfg_user, password, NULL,
             "The user's password (may be empty). The backends must know the same user and "
@@ -159,8 +161,20 @@ static const struct cfg_key config_keys[] = {
              "Read-your-writes pinning: `off`, `window` (marks live window_ms) or `gtid`."),
     KEY_INT(SEC_PINNING, struct cfg_pinning, window_ms, "500", 1, 3600000,
             "How long a written key stays pinned to the primary (an upper bound in gtid mode)."),
+    KEY_INT(SEC_PINNING, struct cfg_pinning, lag_margin_ms, "200", 0, 3600000,
+            "In window mode a mark lives max(window_ms, worst replica lag + lag_margin_ms), so "
+            "the window follows the lag the monitor sees."),
     KEY_ADDR(SEC_PINNING, struct cfg_pinning, redis, "127.0.0.1:6379",
              "Redis that holds the pin marks, shared by every Sluice instance."),
+    KEY_INT(SEC_PINNING, struct cfg_pinning, redis_timeout_ms, "100", 1, 60000,
+            "A mark lookup slower than this sends its read to the primary (safe)."),
+    KEY_INT(SEC_PINNING, struct cfg_pinning, mark_timeout_ms, "1000", 1, 60000,
+            "How long a write waits for Redis to store its marks. After that Redis counts as "
+            "down: the write goes on unmarked and this worker's reads go to the primary for a "
+            "window after Redis returns."),
+    KEY_STR(SEC_PINNING, struct cfg_pinning, prefix, "sluice",
+            "Prefix of every Redis key Sluice, the tailer and the cache write, so several "
+            "clusters can share one Redis."),
 
     KEY_BOOL(SEC_CACHE, struct cfg_cache, enabled, "false", "Turns the result cache on."),
     KEY_ADDR(SEC_CACHE, struct cfg_cache, redis, "127.0.0.1:6379",
@@ -172,8 +186,18 @@ static const struct cfg_key config_keys[] = {
 
     KEY_INT(SEC_BINLOG, struct cfg_binlog, server_id, "9001", 1, INT_MAX,
             "Server id the tailer uses towards the primary; unique among its replicas."),
+    KEY_STR(SEC_BINLOG, struct cfg_binlog, user, "repl",
+            "User the tailer reads the binlog as (REPLICATION SLAVE, BINLOG MONITOR)."),
+    KEY_STR(SEC_BINLOG, struct cfg_binlog, password, "", "The tailer user's password."),
     KEY_ADDR(SEC_BINLOG, struct cfg_binlog, redis, "127.0.0.1:6379",
              "Redis the tailer publishes invalidations to."),
+    KEY_ADDR(SEC_BINLOG, struct cfg_binlog, stats_listen, "127.0.0.1:6081",
+             "`host:port` of the tailer's HTTP stats endpoint (`/health`, `/stats`)."),
+    KEY_INT(SEC_BINLOG, struct cfg_binlog, stream_maxlen, "100000", 100, 100000000,
+            "Approximate length the invalidation stream is trimmed to (`XADD MAXLEN ~`)."),
+    KEY_INT(SEC_BINLOG, struct cfg_binlog, lease_ms, "3000", 100, 600000,
+            "Leader lease of the tailer: a standby takes over within 2 x lease_ms of the "
+            "leader's death."),
 };
 
 #define N_KEYS        (sizeof(config_keys) / sizeof(config_keys[0]))

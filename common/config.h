@@ -58,6 +58,7 @@ struct cfg_proxy {
 
 struct cfg_stats {
 	struct cfg_addr listen;
+	char token[CFG_SECRET_MAX];
 };
 
 struct cfg_monitor {
@@ -76,7 +77,11 @@ struct cfg_routing {
 struct cfg_pinning {
 	int mode; /* enum cfg_pin_mode */
 	int window_ms;
+	int lag_margin_ms;
 	struct cfg_addr redis;
+	int redis_timeout_ms;
+	int mark_timeout_ms;
+	char prefix[CFG_NAME_MAX];
 };
 
 struct cfg_cache {
@@ -88,7 +93,12 @@ struct cfg_cache {
 
 struct cfg_binlog {
 	int server_id;
+	char user[CFG_USER_MAX];
+	char password[CFG_SECRET_MAX];
 	struct cfg_addr redis;
+	struct cfg_addr stats_listen;
+	int stream_maxlen;
+	int lease_ms;
 };
 
 /* Owned by whoever called config_load; freed with config_free. Never modified after load. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proxy.h"
+#include "sdnotify.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -88,6 +89,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = true;
+	sdnotify("STOPPING=1");
 	log_info("shutdown: %s received, draining (up to %d ms)", strsignal((int)sig),
 	         proxy_config(&d->proxy)->proxy.shutdown_timeout_ms);
 	/* Refuse new connections at once: a shut-down listening socket resets them. */
@@ -142,6 +144,7 @@ static int run(struct config *cfg, const char *path)
 	p->started = time(NULL);
 	atomic_init(&p->next_session_id, 1);
 	proxy_identity_init(p);
+	schema_store_init(&p->schema);
 	if (!backends_init(&p->backends, cfg, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;
@@ -173,6 +176,7 @@ static int run(struct config *cfg, const char *path)
 	         SLUICE_VERSION, cfg->proxy.listen.host, cfg->proxy.listen.port,
 	         cfg->stats.listen.host, cfg->stats.listen.port, p->n_workers,
 	         backends_primary(&p->backends)->address);
+	sdnotify("READY=1");
 	event_base_dispatch(d.base);
 	rc = 0;
 	log_info("shutdown: complete");
@@ -202,6 +206,7 @@ out:
 	if (p->listen_fd >= 0)
 		close(p->listen_fd);
 	backends_free(&p->backends);
+	schema_store_free(&p->schema);
 	pthread_mutex_destroy(&p->identity.lock);
 	proxy_free_configs(p);
 	config_free((struct config *)proxy_config(p));

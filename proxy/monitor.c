@@ -9,6 +9,7 @@
 #include "monitor.h"
 
 #include "backend.h"
+#include "clock.h"
 #include "log.h"
 #include "proxy.h"
 
@@ -32,6 +33,7 @@ struct monitor {
 	pthread_cond_t wake;
 	bool stopping;
 	bool first_round_done;
+	uint64_t schema_loaded_ms; /* 0: never */
 };
 
 static void disconnect(struct monitor *m, struct backend *b)
@@ -151,6 +153,26 @@ static void publish(struct monitor *m, struct backend *b, int health, int64_t la
 		             : "");
 }
 
+/* Reloads the primary keys when a DDL or reload asked for it, and every SCHEMA_REFRESH_MS
+ * (DDL that did not go through this proxy). */
+static void refresh_schema(struct monitor *m, MYSQL *c)
+{
+	struct schema_store *st = &m->proxy->schema;
+	uint64_t now = clock_ms();
+	if (!atomic_exchange(&st->stale, false) && m->schema_loaded_ms &&
+	    now - m->schema_loaded_ms < SCHEMA_REFRESH_MS)
+		return;
+	struct schema *s = schema_load(c);
+	if (!s) {
+		atomic_store(&st->stale, true);
+		return;
+	}
+	if (!m->schema_loaded_ms)
+		log_info("monitor: loaded the primary keys of %zu tables", schema_table_count(s));
+	m->schema_loaded_ms = now;
+	schema_publish(st, s);
+}
+
 static void check_backend(struct monitor *m, struct backend *b)
 {
 	if (atomic_load(&b->retired)) {
@@ -168,6 +190,8 @@ static void check_backend(struct monitor *m, struct backend *b)
 	int64_t lag = 0;
 	bool ok = check_variables(c, b) &&
 	          (b->role == BACKEND_PRIMARY || check_replication(m, c, &health, &lag));
+	if (ok && b->role == BACKEND_PRIMARY && proxy_config(m->proxy)->pinning.mode != PIN_OFF)
+		refresh_schema(m, c);
 	if (!ok) {
 		log_warn("monitor: backend %s (%s) check failed: %s", b->name, b->address,
 		         mysql_error(c));

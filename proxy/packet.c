@@ -330,6 +330,49 @@ bool pkt_parse_eof(const uint8_t *payload, size_t len, struct pkt_ok *eof)
 	       pkt_get_u16(&r, &eof->status);
 }
 
+#define SESSION_TRACK_SYSTEM_VARIABLES 0
+
+/* Looks for name among the system variables of one session-state entry. */
+static bool tracked_in_entry(const uint8_t *data, size_t len, const char *name, char *out,
+                             size_t cap)
+{
+	struct pkt_reader r = pkt_reader_make(data, len);
+	const uint8_t *var, *value;
+	size_t var_len, value_len;
+	while (pkt_get_lenenc_str(&r, &var, &var_len) &&
+	       pkt_get_lenenc_str(&r, &value, &value_len)) {
+		if (var_len == strlen(name) && memcmp(var, name, var_len) == 0 && value_len < cap) {
+			memcpy(out, value, value_len);
+			out[value_len] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+bool pkt_ok_tracked_variable(const uint8_t *payload, size_t len, const char *name, char *out,
+                             size_t cap)
+{
+	struct pkt_reader r = pkt_reader_make(payload, len);
+	uint8_t header, type;
+	uint64_t skip;
+	uint16_t status, warnings;
+	const uint8_t *info, *state, *data;
+	size_t info_len, state_len, data_len;
+	if (!pkt_get_u8(&r, &header) || header != PKT_OK || !pkt_get_lenenc(&r, &skip) ||
+	    !pkt_get_lenenc(&r, &skip) || !pkt_get_u16(&r, &status) ||
+	    !pkt_get_u16(&r, &warnings) || !(status & SERVER_SESSION_STATE_CHANGED) ||
+	    !pkt_get_lenenc_str(&r, &info, &info_len) ||
+	    !pkt_get_lenenc_str(&r, &state, &state_len))
+		return false;
+	struct pkt_reader entries = pkt_reader_make(state, state_len);
+	while (pkt_get_u8(&entries, &type) && pkt_get_lenenc_str(&entries, &data, &data_len))
+		if (type == SESSION_TRACK_SYSTEM_VARIABLES &&
+		    tracked_in_entry(data, data_len, name, out, cap))
+			return true;
+	return false;
+}
+
 enum pkt_frame_result pkt_peek_whole(struct evbuffer *buf, size_t max_payload, struct pkt_header *h,
                                      const uint8_t **payload)
 {

@@ -201,6 +201,10 @@ bool pkt_parse_ok(const uint8_t *payload, size_t len, struct pkt_ok *ok)
     __attribute__((warn_unused_result));
 bool pkt_parse_eof(const uint8_t *payload, size_t len, struct pkt_ok *eof)
     __attribute__((warn_unused_result));
+/* In an OK packet of a connection with CLIENT_SESSION_TRACK, the new value of the tracked system
+ * variable name, copied NUL-terminated into out; false when the packet does not report it. */
+bool pkt_ok_tracked_variable(const uint8_t *payload, size_t len, const char *name, char *out,
+                             size_t cap) __attribute__((warn_unused_result));
 
 /* Makes the single-chunk packet at the front of buf contiguous and points payload at it
  * (valid until buf changes); the caller drains PKT_HEADER_LEN + h->len once done with it. */

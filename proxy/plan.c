@@ -10,7 +10,9 @@
 #include "backend.h"
 #include "balance.h"
 #include "clock.h"
+#include "keys.h"
 #include "packet.h"
+#include "pin.h"
 #include "proxy.h"
 #include "worker.h"
 
@@ -42,7 +44,8 @@ struct backend *plan_pick_replica(struct session *s)
 		return NULL;
 	struct balance_candidate c[n];
 	for (size_t i = 0; i < n; i++) {
-		c[i].usable = plan_replica_usable(&t->items[i + 1]);
+		c[i].usable = plan_replica_usable(&t->items[i + 1]) &&
+		              pin_replica_allowed(s, &t->items[i + 1]);
 		c[i].active = w->replica_sessions[i + 1];
 	}
 	int exclude = s->excluded_replica > 0 ? s->excluded_replica - 1 : -1;
@@ -111,6 +114,7 @@ static void plan_query(struct session *s, const struct pkt_frame *f, struct plan
 		snprintf(p->table_db, sizeof(p->table_db), "%s", c.tables[0].db);
 		snprintf(p->table, sizeof(p->table), "%s", c.tables[0].name);
 	}
+	pin_plan(s, &c, sql, len, NULL, p);
 }
 
 /* A statement's own reason, at prepare time: transactions and locks are judged per execution. */
@@ -153,6 +157,34 @@ static enum route_reason execute_reason(struct session *s, const struct stmt *st
 	return st->reason;
 }
 
+/* An execution's bound parameters, for keys_extract (see keys_params). */
+struct bound_values {
+	const uint8_t *payload;
+	size_t len;
+	const struct stmt *st;
+	const struct stmt_execute *exec;
+};
+
+/* Spells parameter i as a key value of a column of the given kind, as MariaDB compares them. */
+static bool add_bound_value(const void *ctx, unsigned i, enum schema_col_kind kind,
+                            struct mark_key *k)
+{
+	const struct bound_values *b = ctx;
+	struct stmt_value v;
+	if (!stmt_param_value(b->payload, b->len, b->st, b->exec, i, &v))
+		return false;
+	switch (v.kind) {
+	case STMT_VALUE_INT: return kind == SCHEMA_COL_INT && mark_key_add_int(k, v.i);
+	case STMT_VALUE_UINT: return kind == SCHEMA_COL_INT && mark_key_add_uint(k, v.u);
+	case STMT_VALUE_BYTES:
+		if (kind == SCHEMA_COL_STRING)
+			return mark_key_add_string(k, (const char *)v.bytes, v.len);
+		/* a longer string is compared as a double and may equal several integers */
+		return v.len <= 15 && mark_key_add_int_text(k, (const char *)v.bytes, v.len);
+	default: return false;
+	}
+}
+
 static void plan_execute(struct session *s, const struct pkt_frame *f, struct plan *p)
 {
 	p->reason = ROUTE_COMMAND;
@@ -170,6 +202,14 @@ static void plan_execute(struct session *s, const struct pkt_frame *f, struct pl
 	}
 	p->execute = true;
 	p->reason = execute_reason(s, p->stmt, &p->exec);
+	if (proxy_config(s->worker->proxy)->pinning.mode != PIN_OFF) {
+		struct cls_result c;
+		struct bound_values bound = {buf + PKT_HEADER_LEN, f->payload_len, p->stmt,
+		                             &p->exec};
+		struct keys_params params = {add_bound_value, &bound};
+		classify(p->stmt->sql, p->stmt->sql_len, s->db, &c);
+		pin_plan(s, &c, p->stmt->sql, p->stmt->sql_len, &params, p);
+	}
 }
 
 /* The statement a COM_STMT_CLOSE / RESET / SEND_LONG_DATA names. */
@@ -187,6 +227,7 @@ void plan_command(struct session *s, const struct pkt_frame *f, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->reason = ROUTE_COMMAND;
+	pin_plan_reset(s);
 	switch (f->first_byte) {
 	case COM_QUERY: plan_query(s, f, p); return;
 	case COM_STMT_EXECUTE: plan_execute(s, f, p); return;

@@ -108,6 +108,7 @@ bool proxy_reload(struct proxy *p, const char *path)
 	p->retired_configs = keep;
 	atomic_store_explicit(&p->cfg, cfg, memory_order_release);
 	int changes = backends_reload(&p->backends, cfg);
+	schema_mark_stale(&p->schema);
 	atomic_fetch_add(&p->config_generation, 1);
 	log_info("reload: %s applied (%zu users, %zu replicas, %d backend changes)", path,
 	         cfg->n_users, cfg->n_replicas, changes);

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "schema.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +37,7 @@ struct proxy {
 	struct retired_config *retired_configs;
 	_Atomic unsigned config_generation; /* bumped by each reload; workers compare */
 	struct backend_table backends;
+	struct schema_store schema; /* primary keys, loaded by the monitor */
 	struct worker *workers;
 	int n_workers;
 	int listen_fd;

@@ -38,6 +38,7 @@ void reply_start(struct reply *r, uint8_t cmd, uint32_t caps)
 	memset(r, 0, sizeof(*r));
 	r->kind = reply_kind_of(cmd);
 	r->deprecate_eof = (caps & CLIENT_DEPRECATE_EOF) != 0;
+	r->session_track = (caps & CLIENT_SESSION_TRACK) != 0;
 	switch (r->kind) {
 	case REPLY_NONE: r->state = REPLY_DONE; break;
 	case REPLY_ROWS:
@@ -84,6 +85,10 @@ static bool record_end(struct reply *r, const uint8_t *payload, uint32_t len, bo
 	if (!eof_format) {
 		r->affected_rows = ok.affected_rows;
 		r->last_insert_id = ok.last_insert_id;
+		if (r->session_track &&
+		    !pkt_ok_tracked_variable(payload, len, "last_gtid", r->last_gtid,
+		                             sizeof(r->last_gtid)))
+			r->last_gtid[0] = '\0';
 	}
 	bool more = (ok.status & SERVER_MORE_RESULTS_EXISTS) && r->kind == REPLY_RESULT;
 	r->state = more ? REPLY_FIRST : REPLY_DONE;

@@ -53,6 +53,8 @@ struct reply {
 	uint64_t last_insert_id;
 	uint32_t stmt_id;
 	uint16_t stmt_params;
+	bool session_track;
+	char last_gtid[64]; /* a tracked last_gtid an OK reported (session tracking), or "" */
 };
 
 /* Starts tracking the reply to command cmd on a connection with capability flags caps. */

@@ -30,6 +30,7 @@
 	X(ROUTE_SESSION_BOUND, "session_bound")                                                    \
 	X(ROUTE_USER_VARIABLE, "user_variable")                                                    \
 	X(ROUTE_HISTORY_FULL, "history_full")                                                      \
+	X(ROUTE_PINNED, "pinned") /* reads a row or table written within the window */            \
 	X(ROUTE_PREPARED_CURSOR, "prepared_cursor")                                                \
 	X(ROUTE_LONG_DATA, "long_data")                                                            \
 	X(ROUTE_COMMAND, "command")

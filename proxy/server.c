@@ -5,6 +5,7 @@
  *                                                  ▲        │ auth switch: answer, stay
  *   pool: IDLE <─OK─ RESETTING <─server_reset─ READY          └ ERR/EOF/deadline: CLOSED
  *         IDLE ─server_init_db─> INIT_DB ─OK─> READY
+ *   gtid pinning, on the primary: AUTH / RESETTING ─OK─> TRACKING ─OK─> as above
  */
 #include "server.h"
 
@@ -33,6 +34,7 @@ const char *server_state_str(enum server_state state)
 	case SERVER_AUTH: return "auth";
 	case SERVER_INIT_DB: return "init_db";
 	case SERVER_RESETTING: return "resetting";
+	case SERVER_TRACKING: return "tracking";
 	case SERVER_READY: return "ready";
 	case SERVER_IDLE: return "idle";
 	case SERVER_CLOSED: return "closed";
@@ -191,6 +193,28 @@ static void on_auth_switch(struct server *srv, const uint8_t *payload, size_t le
 }
 
 /* The answer to a login, COM_INIT_DB or COM_RESET_CONNECTION. */
+static void send_command(struct server *srv, enum server_state state, uint8_t cmd, const char *arg,
+                         server_step_cb cb, void *cb_arg);
+
+/* gtid pinning reads each commit's GTID from the OK packet (CONSISTENCY.md mechanism 4): the
+ * primary must track last_gtid, which a login or COM_RESET_CONNECTION leaves untracked. Only a
+ * connection whose client takes session tracking can carry it through unchanged. */
+static bool wants_gtid_tracking(const struct server *srv)
+{
+	return (srv->state == SERVER_AUTH || srv->state == SERVER_RESETTING) &&
+	       srv->backend->role == BACKEND_PRIMARY && (srv->key.caps & CLIENT_SESSION_TRACK) &&
+	       proxy_config(srv->worker->proxy)->pinning.mode == PIN_GTID;
+}
+
+static void start_gtid_tracking(struct server *srv)
+{
+	report_login(srv, NULL);
+	send_command(srv, SERVER_TRACKING, COM_QUERY,
+	             "SET SESSION session_track_system_variables = "
+	             "CONCAT(@@session_track_system_variables, ',last_gtid')",
+	             srv->step_cb, srv->step_arg);
+}
+
 static void on_answer(struct server *srv, const uint8_t *payload, size_t len, uint8_t seq)
 {
 	uint8_t first = len ? payload[0] : 0;
@@ -199,6 +223,10 @@ static void on_answer(struct server *srv, const uint8_t *payload, size_t len, ui
 		if (srv->state == SERVER_AUTH)
 			counter_inc(&srv->worker->counters.backend_connects);
 		srv->db_known = true;
+		if (wants_gtid_tracking(srv)) {
+			start_gtid_tracking(srv);
+			return;
+		}
 		finish_step(srv, NULL, false);
 	} else if (first == PKT_ERR) {
 		error_from_packet(&e, payload, len);

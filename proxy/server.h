@@ -25,6 +25,7 @@ enum server_state {
 	SERVER_AUTH,      /* login sent; waiting for OK, ERR or an auth switch */
 	SERVER_INIT_DB,   /* COM_INIT_DB sent for the next session's default database */
 	SERVER_RESETTING, /* COM_RESET_CONNECTION sent on the way back to the pool */
+	SERVER_TRACKING,  /* gtid pinning: asking the primary to report each commit's GTID */
 	SERVER_READY,     /* logged in; owned by a session */
 	SERVER_IDLE,      /* logged in; parked in the pool */
 	SERVER_CLOSED,

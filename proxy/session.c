@@ -23,6 +23,7 @@
 
 #include "backend.h"
 #include "classify.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "packet.h"
@@ -68,6 +69,7 @@ const char *session_state_str(enum session_state state)
 	case SESSION_CONNECT_BACKEND: return "connect_backend";
 	case SESSION_QUERY: return "query";
 	case SESSION_SYNC: return "sync";
+	case SESSION_PIN: return "pin";
 	case SESSION_CLOSED: return "closed";
 	}
 	return "?";
@@ -169,6 +171,7 @@ static void forget_session_state(struct session *s)
 	s->read_only_transaction = false;
 	s->locked_tables = false;
 	s->user_vars_assigned = false;
+	pin_forget_transaction(s);
 }
 
 void session_drop_backends(struct session *s)
@@ -272,6 +275,7 @@ static struct server *server_for(struct session *s, struct plan *p)
 	    route_to_replica(p->reason) && (s->replica_failures < 2 || s->read_only_transaction);
 	if (want_replica && s->replica && !s->read_only_transaction &&
 	    (!plan_replica_usable(s->replica->backend) ||
+	     !pin_replica_allowed(s, s->replica->backend) ||
 	     s->replica->backend->index == s->excluded_replica))
 		release_replica(s, between_commands(s, s->replica));
 	if (want_replica && !s->replica) {
@@ -283,6 +287,9 @@ static struct server *server_for(struct session *s, struct plan *p)
 			s->worker->replica_sessions[b->index]++;
 		} else {
 			want_replica = false;
+			if (s->pin.verdict ==
+			    PIN_COVERED) /* no replica has the marks' writes yet */
+				p->reason = ROUTE_PINNED;
 		}
 	}
 	if (!want_replica && !s->primary) {
@@ -383,11 +390,14 @@ static void count_statement(struct session *s, struct server *srv)
 	if (!is_statement(s->command))
 		return;
 	struct worker_counters *c = counters(s);
+	s->sent_us = clock_us();
 	counter_inc(&c->queries_total);
 	counter_inc(srv == s->replica ? &c->queries_replica : &c->queries_primary);
 	counter_inc(&c->routes[s->route]);
 	if (s->fallback)
 		counter_inc(&c->queries_fallback);
+	if (s->route == ROUTE_PINNED)
+		counter_inc(&c->queries_pinned);
 	counter_inc(&c->backend_queries[srv->backend->index]);
 }
 
@@ -518,6 +528,7 @@ static void forward_command(struct session *s, const struct pkt_frame *f, struct
 	s->command = f->first_byte;
 	s->route = p->reason;
 	s->target = srv;
+	pin_command_sent(s);
 	evbuffer_drain(s->retry, evbuffer_get_length(s->retry));
 	if (srv == s->replica && f->wire_len <= MAX_RETRY_COPY) {
 		const uint8_t *bytes = evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len);
@@ -591,6 +602,8 @@ void session_run_commands(struct session *s)
 		}
 		struct plan p;
 		plan_command(s, &f, &p);
+		if (!pin_before_command(s, &p))
+			return;
 		struct server *srv = server_for(s, &p);
 		if (!srv || !in_step(s, srv, &p))
 			return;
@@ -717,6 +730,8 @@ static void reply_finished(struct session *s)
 		return;
 	}
 	struct server *srv = s->target;
+	if (is_statement(s->command))
+		counters_observe_latency(counters(s), srv->backend->index, clock_us() - s->sent_us);
 	if (s->reply.failed && is_statement(s->command))
 		counter_inc(&counters(s)->queries_errors);
 	if (srv == s->primary && s->reply.status_known)
@@ -734,6 +749,22 @@ static void reply_finished(struct session *s)
 	}
 	session_set_state(s, SESSION_IDLE);
 	session_run_commands(s);
+}
+
+void session_pin_answered(struct session *s)
+{
+	if (s->pin.stage == PIN_BEFORE) {
+		s->pin.stage = PIN_ANSWERED;
+		session_set_state(s, SESSION_IDLE);
+		session_run_commands(s);
+		return;
+	}
+	s->pin.stage = PIN_IDLE;
+	if (!stream_flush(&s->client)) {
+		session_close(s, "cannot write to client");
+		return;
+	}
+	reply_finished(s);
 }
 
 /* srv failed or hung up. A replica that fails a read before any byte of it reached the client is
@@ -841,6 +872,10 @@ static void forward_reply(struct session *s)
 		lost_backend(s, srv, "unexpected packet from the backend");
 		return;
 	}
+	/* A write's end waits for the marks its reply made known (CONSISTENCY.md mechanism 1). */
+	if (!own && s->packet_left == 0 && reply_done(&s->reply) && srv == s->primary &&
+	    pin_after_reply(s))
+		return;
 	if (!own && !stream_flush(&s->client)) {
 		session_close(s, "cannot write to client");
 		return;
@@ -907,6 +942,7 @@ static void on_client_readable(struct session *s)
 		/* a pipelined command waits for the reply to end */
 		__attribute__((fallthrough));
 	case SESSION_SYNC:
+	case SESSION_PIN:
 	case SESSION_LOGIN_BACKEND:
 	case SESSION_CONNECT_BACKEND:
 		if (evbuffer_get_length(s->client.in) > MAX_PENDING_INPUT)
@@ -1051,6 +1087,7 @@ void session_close(struct session *s, const char *reason)
 	log_debug("session %u: closed in state %s: %s", s->id, session_state_str(s->state), reason);
 	session_drop_backends(s);
 	drop_effects(s);
+	pin_session_free(s);
 	if (!stream_flush(&s->client)) /* a last error packet, if the socket takes it */
 		log_debug("session %u: final flush failed: %s", s->id,
 		          stream_error_str(&s->client));

@@ -12,6 +12,7 @@
 
 #include "handshake.h"
 #include "history.h"
+#include "pin.h"
 #include "reply.h"
 #include "router.h"
 #include "stmt.h"
@@ -34,6 +35,7 @@ enum session_state {
 	SESSION_CONNECT_BACKEND, /* a command waits for its backend connection */
 	SESSION_QUERY,           /* a command is at a backend; its reply streams back */
 	SESSION_SYNC, /* the proxy's own command (replay, prepare) runs before the client's */
+	SESSION_PIN,  /* waiting for Redis: pin marks before a command, or before its reply ends */
 	SESSION_CLOSED,
 };
 
@@ -80,6 +82,7 @@ struct session {
 	uint8_t command;
 	enum route_reason route;
 	bool fallback;          /* meant for a replica, sent to the primary: none was usable */
+	uint64_t sent_us;       /* clock_us() when the running statement left for its backend */
 	size_t packet_left;     /* bytes of a forwarded packet still to come from the backend */
 	bool reply_started;     /* some of the reply reached the client */
 	struct evbuffer *retry; /* a copy of a read sent to a replica, to send elsewhere */
@@ -94,6 +97,7 @@ struct session {
 	struct stmt_map stmts;
 	struct temp_table *temps;
 	size_t n_temps;
+	struct pin_session pin;
 	struct session *next;
 	struct session *prev;
 };

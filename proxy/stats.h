@@ -1,9 +1,11 @@
 /*
- * stats.h - the HTTP stats endpoint: /health and /stats (JSON).
+ * stats.h - the HTTP stats endpoint: /health, /stats (JSON), /metrics (Prometheus), / (dashboard).
  *
- * Owns the evhttp server on the main thread's event loop and the JSON shape of /stats. It
- * only reads: worker counters (summed), backend health, process uptime. Later issues add keys;
- * the existing names are a contract with operators and tests.
+ * Owns the evhttp server on the main thread's event loop, the JSON shape of /stats and the
+ * bearer-token check ([stats] token) in front of every path but /health. It only reads: worker
+ * counters (summed), backend health, process uptime; metrics.c formats /metrics and
+ * dashboard.html is the page at /. Later issues add keys; the existing names are a contract
+ * with operators and tests.
  */
 #pragma once
 

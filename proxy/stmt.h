@@ -51,5 +51,25 @@ struct stmt_execute {
 };
 bool stmt_parse_execute(const uint8_t *payload, size_t len, uint16_t n_params,
                         struct stmt_execute *out) __attribute__((warn_unused_result));
+/* One bound parameter of an execution, as far as keys need it. */
+enum stmt_value_kind {
+	STMT_VALUE_NULL,
+	STMT_VALUE_INT,
+	STMT_VALUE_UINT,
+	STMT_VALUE_BYTES,
+	STMT_VALUE_OTHER
+};
+struct stmt_value {
+	enum stmt_value_kind kind;
+	int64_t i;
+	uint64_t u;
+	const uint8_t *bytes; /* into the payload */
+	size_t len;
+};
+/* The value bound to parameter i of the execution payload[0..len) that stmt_parse_execute read
+ * as x; false if the payload is malformed, its types unknown or i out of range. */
+bool stmt_param_value(const uint8_t *payload, size_t len, const struct stmt *st,
+                      const struct stmt_execute *x, unsigned i, struct stmt_value *out)
+    __attribute__((warn_unused_result));
 /* Remembers the types an execution carried. False when out of memory. */
 bool stmt_keep_types(struct stmt *st, const uint8_t *types) __attribute__((warn_unused_result));

@@ -177,10 +177,14 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->proxy = p;
 	atomic_init(&w->command, WORKER_RUN);
 	w->counters.backend_queries = calloc(BACKENDS_MAX, sizeof(_Atomic uint64_t));
+	w->counters.backend_latency = calloc(BACKENDS_MAX, sizeof(struct latency_histogram));
 	w->replica_sessions = calloc(BACKENDS_MAX, sizeof(int));
 	w->base = event_base_new();
-	if (!w->counters.backend_queries || !w->replica_sessions || !w->base ||
-	    !pool_init(&w->pool, w, BACKENDS_MAX) || !create_balancer(w))
+	if (!w->counters.backend_queries || !w->counters.backend_latency || !w->replica_sessions ||
+	    !w->base || !pool_init(&w->pool, w, BACKENDS_MAX) || !create_balancer(w))
+		return false;
+	w->pinner = pinner_new(w);
+	if (!w->pinner)
 		return false;
 	w->listener =
 	    evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, -1, p->listen_fd);
@@ -239,6 +243,10 @@ void worker_free(struct worker *w)
 {
 	if (w->listener)
 		evconnlistener_free(w->listener);
+	pinner_free(w->pinner); /* its events live on the base */
+	w->pinner = NULL;
+	schema_release(w->schema);
+	w->schema = NULL;
 	if (w->base) {
 		event_del(&w->janitor);
 		event_del(&w->wakeup);
@@ -249,6 +257,7 @@ void worker_free(struct worker *w)
 	balance_destroy(w->balancer);
 	free(w->replica_sessions);
 	free((void *)w->counters.backend_queries);
+	free(w->counters.backend_latency);
 	w->base = NULL;
 	w->listener = NULL;
 }

@@ -43,6 +43,9 @@ struct worker {
 	struct session *dead_sessions;
 	struct server *dead_servers;
 	struct worker_counters counters;
+	struct pinner *pinner;          /* pin marks: this worker's Redis connection */
+	struct schema *schema;          /* its reference to the current key snapshot */
+	unsigned schema_generation;
 	pthread_t thread;
 };
 

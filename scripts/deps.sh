@@ -10,6 +10,7 @@ PACKAGES=(
 	mariadb-server mariadb-client redis-server
 	sysbench haproxy python3 python3-pymysql procps curl
 	clang libclang-rt-14-dev # libFuzzer (scripts/fuzz.sh); clang only recommends the runtime
+	chromium                 # tests/integration/test_dashboard.py (headless)
 )
 POLICY_RC=/usr/sbin/policy-rc.d
 

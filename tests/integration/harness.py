@@ -40,9 +40,8 @@ TEST_DB = "sluice_test"
 USER = "app"
 PASSWORD = "app"
 MARIADB = "/usr/bin/mariadb"
-# Replicas out of the read pool (weight 0), so reads stay on the primary. For tests of the protocol
-# itself, which write and read back at once: read-your-writes across connections and replicas
-# arrives with pinning; until then such a read may see a replica that has not caught up.
+# Replicas out of the read pool (weight 0), so reads stay on the primary: for tests of the protocol
+# itself, which should not depend on routing or on pinning (test_pinning.py covers that).
 PRIMARY_ONLY = {("replica.r1", "weight"): "0", ("replica.r2", "weight"): "0"}
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
 LOG_TAIL_BYTES = 256 * 1024

@@ -585,6 +585,36 @@ START_TEST(test_err_without_state)
 }
 END_TEST
 
+/* An OK after an autocommit UPDATE with last_gtid tracked, as MariaDB 10.11 sends it: status
+ * AUTOCOMMIT | SESSION_STATE_CHANGED, no info, one system-variables entry. */
+static const uint8_t ok_with_gtid[] = {
+    0x00, 0x01, 0x00, 0x02, 0x40, 0x00, 0x00, /* header, affected 1, id 0, status, warnings */
+    0x00,                                     /* info: empty */
+    0x13,                                     /* session state: 19 bytes */
+    0x00, 0x11,                               /* SESSION_TRACK_SYSTEM_VARIABLES, 17 bytes */
+    0x09, 'l',  'a',  's',  't',  '_',  'g',  't', 'i', 'd', 0x06, '0', '-', '1', '-', '4', '2'};
+
+START_TEST(test_ok_tracked_variable)
+{
+	char gtid[32];
+	ck_assert(pkt_ok_tracked_variable(ok_with_gtid, sizeof(ok_with_gtid), "last_gtid", gtid,
+	                                  sizeof(gtid)));
+	ck_assert_str_eq(gtid, "0-1-42");
+	ck_assert(!pkt_ok_tracked_variable(ok_with_gtid, sizeof(ok_with_gtid), "autocommit", gtid,
+	                                   sizeof(gtid)));
+	ck_assert(!pkt_ok_tracked_variable(ok_with_gtid, sizeof(ok_with_gtid), "last_gtid", gtid,
+	                                   4)); /* does not fit */
+	for (size_t cut = 0; cut < sizeof(ok_with_gtid); cut++)
+		ck_assert(
+		    !pkt_ok_tracked_variable(ok_with_gtid, cut, "last_gtid", gtid, sizeof(gtid)));
+	uint8_t unchanged[sizeof(ok_with_gtid)];
+	memcpy(unchanged, ok_with_gtid, sizeof(unchanged));
+	unchanged[4] = 0x00; /* SESSION_STATE_CHANGED clear: nothing is tracked */
+	ck_assert(!pkt_ok_tracked_variable(unchanged, sizeof(unchanged), "last_gtid", gtid,
+	                                   sizeof(gtid)));
+}
+END_TEST
+
 static Suite *packet_suite(void)
 {
 	Suite *s = suite_create("packet");
@@ -617,6 +647,7 @@ static Suite *packet_suite(void)
 	tcase_add_test(tc, test_eof_round_trip);
 	tcase_add_test(tc, test_err_round_trip);
 	tcase_add_test(tc, test_err_without_state);
+	tcase_add_test(tc, test_ok_tracked_variable);
 	suite_add_tcase(s, tc);
 	return s;
 }
