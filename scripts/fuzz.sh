@@ -14,7 +14,7 @@ cd "$ROOT"
 
 BUILD=build-fuzz
 FUZZ_DIR=tests/fuzz
-TARGETS=(handshake packets classify keys config)
+TARGETS=(handshake packets classify keys config binlog)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
