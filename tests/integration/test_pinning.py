@@ -192,6 +192,45 @@ class GtidPinningTest(PinningCases, harness.ProxyTestCase):
         self.assertGreater(self.counter("queries", "pinned"), pinned)
 
 
+class TailerMarksTest(harness.ProxyTestCase):
+    """A write made around Sluice is pinned once sluice-binlog has published it: the tailer sets
+    the same marks (CONSISTENCY.md mechanism 6)."""
+    prefix = "sluicepin%d" % PID
+    overrides = pinning("window", prefix=prefix)
+
+    @classmethod
+    def setUpClass(cls):
+        import test_binlog
+        cls.tb = test_binlog
+        super().setUpClass()
+        cls.tailer = test_binlog.Tailer(cls.prefix).start()
+        cls.tailer.wait_leader()
+        cls.redis = test_binlog.Redis()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            problems = cls.tailer.stop()
+            cls.redis.delete_prefix(cls.prefix + ":")
+            cls.redis.close()
+            if problems:
+                raise AssertionError("sluice-binlog: " + "; ".join(problems))
+        finally:
+            super().tearDownClass()
+
+    def test_write_around_sluice_is_pinned_after_the_tailer_published_it(self):
+        key = Ids.take()
+        with harness.primary_connect() as c, c.cursor() as cur:
+            cur.execute("UPDATE %s SET v = 'via-binlog' WHERE id = %d" % (KV, key))
+            c.commit()
+        self.tb.wait_checkpoint(self.redis, self.prefix, self.tb.primary_seq())
+        pinned = stats(self.proxy)["queries"]["pinned"]
+        with self.proxy.connect(database=TEST_DB, autocommit=True) as c, c.cursor() as cur:
+            cur.execute("SELECT v FROM %s WHERE id = %d" % (KV, key))
+            self.assertEqual(cur.fetchone()[0], "via-binlog")  # replicas are 3 s behind
+        self.assertGreater(stats(self.proxy)["queries"]["pinned"], pinned)
+
+
 def redis_server_bin():
     return shutil.which("redis-server") or "/usr/bin/redis-server"
 
