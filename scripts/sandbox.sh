@@ -4,6 +4,11 @@
 # .sandbox/ at the repo root; this script starts and stops only the processes
 # whose pid files it finds there.
 #
+# Environment (for a second, independent sandbox, e.g. for disruptive tests):
+#   SLUICE_SANDBOX_DIR        state directory (default .sandbox at the repo root)
+#   SLUICE_SANDBOX_PORT_BASE  primary port (default 13306); r1 = base+1, r2 = base+2,
+#                             redis = base+3073 (16379 by default)
+#
 #   scripts/sandbox.sh up              start (creating on first use) and wait until healthy
 #   scripts/sandbox.sh down [--purge]  stop by pid file; --purge also removes .sandbox/
 #   scripts/sandbox.sh status          one line per server; exit 0 only if all run
@@ -12,14 +17,18 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SANDBOX=$ROOT/.sandbox
+SANDBOX=$(realpath -m -- "${SLUICE_SANDBOX_DIR:-$ROOT/.sandbox}")
+PORT_BASE=${SLUICE_SANDBOX_PORT_BASE:-13306}
 TEMPLATE=$SANDBOX/template
 TIMEOUT=${SLUICE_SANDBOX_TIMEOUT:-60}
 
 MARIADBD=/usr/sbin/mariadbd
 MARIADB_SERVERS=(primary r1 r2)
 REPLICAS=(r1 r2)
-declare -A PORT=([primary]=13306 [r1]=13307 [r2]=13308 [redis]=16379)
+[[ $PORT_BASE =~ ^[0-9]+$ ]] && ((PORT_BASE > 0 && PORT_BASE + 3073 < 65536)) ||
+	{ echo "sandbox: SLUICE_SANDBOX_PORT_BASE must be a port number (got '$PORT_BASE')" >&2; exit 1; }
+declare -A PORT=([primary]=$PORT_BASE [r1]=$((PORT_BASE + 1)) [r2]=$((PORT_BASE + 2))
+	[redis]=$((PORT_BASE + 3073)))
 declare -A SERVER_ID=([primary]=1 [r1]=2 [r2]=3)
 declare -A STARTED_PID=()
 

@@ -11,6 +11,10 @@ Environment:
   SLUICE_SOURCE_DIR  repo root (for conf/sluice.conf); defaults to this file's ../..
   SLUICE_DIRECT=1    start nothing and talk to the primary directly, to check the
                      tests' own logic against MariaDB; proxy-only tests skip.
+  SLUICE_SANDBOX_PORT_BASE  the sandbox's primary port, as for scripts/sandbox.sh (default
+                     13306: replicas base+1 and base+2, Redis base+3073); with another base,
+                     render_config() points [primary], [replica.*] and the Redis of
+                     [pinning]/[cache]/[binlog] at that sandbox.
 """
 
 import json
@@ -34,8 +38,11 @@ SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DIRECT = os.environ.get("SLUICE_DIRECT", "") not in ("", "0")
 HOST = "127.0.0.1"
-PRIMARY_PORT = 13306
-REPLICA_PORTS = (13307, 13308)
+DEFAULT_PORT_BASE = 13306
+PORT_BASE = int(os.environ.get("SLUICE_SANDBOX_PORT_BASE") or DEFAULT_PORT_BASE)
+PRIMARY_PORT = PORT_BASE
+REPLICA_PORTS = (PORT_BASE + 1, PORT_BASE + 2)
+REDIS_PORT = PORT_BASE + 3073
 TEST_DB = "sluice_test"
 USER = "app"
 PASSWORD = "app"
@@ -98,6 +105,30 @@ def read_config_lines(path=None):
         return f.read().splitlines()
 
 
+# The sandbox addresses in conf/sluice.conf, by section and key, and the port each stands for
+# in another sandbox (SLUICE_SANDBOX_PORT_BASE).
+_SANDBOX_ADDRESS_KEYS = {"primary": "address", "replica.r1": "address", "replica.r2": "address",
+                         "pinning": "redis", "cache": "redis", "binlog": "redis"}
+_SANDBOX_PORT_MAP = {DEFAULT_PORT_BASE + d: PORT_BASE + d for d in (0, 1, 2, 3073)}
+
+
+def _retarget_sandbox(lines):
+    """lines with the default sandbox's ports replaced by this sandbox's (PORT_BASE)."""
+    if PORT_BASE == DEFAULT_PORT_BASE:
+        return lines
+    out, section = [], None
+    for line in lines:
+        m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+        if m:
+            section = m.group(1).strip()
+        m = re.match(r"^(\s*([A-Za-z0-9_.\-]+)\s*[=:]\s*127\.0\.0\.1:)(\d+)(\s*)$", line)
+        if (m and _SANDBOX_ADDRESS_KEYS.get(section) == m.group(2)
+                and int(m.group(3)) in _SANDBOX_PORT_MAP):
+            line = "%s%d%s" % (m.group(1), _SANDBOX_PORT_MAP[int(m.group(3))], m.group(4))
+        out.append(line)
+    return out
+
+
 def render_config(overrides=None, extra_users=None, base_lines=None):
     """Return sluice.conf text with overrides applied.
 
@@ -106,7 +137,7 @@ def render_config(overrides=None, extra_users=None, base_lines=None):
     key is appended at the end of its section, a missing section at the end.
     extra_users: {name: password} added as [user.NAME] sections.
     """
-    lines = list(base_lines if base_lines is not None else read_config_lines())
+    lines = _retarget_sandbox(list(base_lines if base_lines is not None else read_config_lines()))
     overrides = dict(overrides or {})
     for user, pw in (extra_users or {}).items():
         overrides[("user." + user, "password")] = pw

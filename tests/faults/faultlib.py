@@ -1,0 +1,418 @@
+"""Helpers for the fault-injection suite (tests/faults/): the sandbox's processes, a pymysql
+load with read-your-writes checks, a small Redis client and the binlog tailer.
+
+The servers are found through the sandbox's pid files, in $SLUICE_SANDBOX_DIR (default
+.sandbox at the repo root), and the ports through $SLUICE_SANDBOX_PORT_BASE (harness.py), so
+the suite runs against whichever sandbox the environment names. It kills and restarts that
+sandbox's servers: run it against a private one when others share the default
+(SLUICE_SANDBOX_DIR=/tmp/sbx2 SLUICE_SANDBOX_PORT_BASE=23306 scripts/sandbox.sh up).
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+
+import pymysql  # noqa: E402
+
+import harness  # noqa: E402
+from harness import HOST, wait_until  # noqa: E402
+
+SANDBOX_DIR = os.path.realpath(os.environ.get("SLUICE_SANDBOX_DIR")
+                               or os.path.join(harness.SOURCE_DIR, ".sandbox"))
+REPORT = os.environ.get("SLUICE_FAULTS_REPORT")     # append one JSON line per case here
+
+
+# ---------------------------------------------------------------- the sandbox's processes
+
+def pidfile(name):
+    if name == "redis":
+        return os.path.join(SANDBOX_DIR, "redis", "redis.pid")
+    return os.path.join(SANDBOX_DIR, name, "mysqld.pid")
+
+
+def server_pid(name):
+    with open(pidfile(name)) as f:
+        return int(f.read().strip())
+
+
+def wait_gone(pid, timeout=30.0):
+    wait_until(lambda: not harness.pid_alive(pid), timeout=timeout, interval=0.05,
+               what="pid %d to exit" % pid)
+
+
+def kill_server(name, sig=signal.SIGKILL, timeout=30.0):
+    """Signal the sandbox's server name (primary, r1, r2, redis) and wait until it exited."""
+    pid = server_pid(name)
+    os.kill(pid, sig)
+    wait_gone(pid, timeout)
+    return pid
+
+
+def sandbox_up(timeout=150):
+    """scripts/sandbox.sh up: starts whatever is not running and waits until all is healthy."""
+    r = subprocess.run([harness.SANDBOX_SH, "up"], capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError("sandbox.sh up failed (rc=%d): %s"
+                             % (r.returncode, (r.stdout + r.stderr).strip()))
+
+
+def sandbox_healthy():
+    r = subprocess.run([harness.SANDBOX_SH, "status"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+# ---------------------------------------------------------------- a small Redis client
+
+class Redis:
+    """Just enough RESP2 (no redis-py on this machine)."""
+
+    def __init__(self, port=None):
+        self.sock = socket.create_connection((HOST, port or harness.REDIS_PORT), timeout=10)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.f.read(n + 2)[:-2].decode("utf-8", "replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def delete_prefix(self, prefix):
+        cursor = "0"
+        while True:
+            cursor, keys = self.cmd("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", 1000)
+            if keys:
+                self.cmd("DEL", *keys)
+            if cursor == "0":
+                return
+
+
+def stream_keys(r, prefix, table):
+    """Every `k` value naming table (db.table) in P:inval, and whether a `w`/`all` covered it."""
+    keys, whole, start = set(), False, "-"
+    while True:
+        batch = r.cmd("XRANGE", prefix + ":inval", start, "+", "COUNT", 5000) or []
+        for _eid, flat in batch:
+            for k, v in zip(flat[0::2], flat[1::2]):
+                if k == "k" and v.startswith(table + ":"):
+                    keys.add(v[len(table) + 1:])
+                elif (k == "w" and v == table) or k == "all":
+                    whole = True
+        if len(batch) < 5000:
+            return keys, whole
+        start = "(" + batch[-1][0]
+
+
+# ---------------------------------------------------------------- the binlog tailer
+
+def binlog_bin():
+    env = os.environ.get("SLUICE_BINLOG_BIN")
+    if env:
+        return env
+    for sub in ("build-test", "build"):
+        cand = os.path.join(harness.SOURCE_DIR, sub, "sluice-binlog")
+        if os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def seq_of(position, domain=0):
+    for g in (position or "").split(","):
+        if g.strip():
+            d, _, n = g.strip().split("-")
+            if int(d) == domain:
+                return int(n)
+    return 0
+
+
+def primary_seq():
+    with harness.primary_connect() as c, c.cursor() as cur:
+        cur.execute("SELECT @@gtid_binlog_pos")
+        return seq_of(cur.fetchone()[0])
+
+
+class Tailer:
+    """sluice-binlog on a config of its own (key prefix, stats port, server id)."""
+
+    def __init__(self, prefix, lease_ms=600):
+        self.stats_port = harness.free_port()
+        ov = {("pinning", "prefix"): prefix,
+              ("binlog", "stats_listen"): "%s:%d" % (HOST, self.stats_port),
+              ("binlog", "lease_ms"): str(lease_ms),
+              ("binlog", "server_id"): str(8000 + os.getpid() % 1000),
+              ("binlog", "stream_maxlen"): "10000000"}
+        self.dir = tempfile.mkdtemp(prefix="sluice-faults-binlog-")
+        self.conf = os.path.join(self.dir, "sluice.conf")
+        with open(self.conf, "w") as f:
+            f.write(harness.render_config(ov))
+        self.log_path = os.path.join(self.dir, "tailer.log")
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([binlog_bin(), "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=env, preexec_fn=harness._die_with_parent)
+        wait_until(lambda: self.proc.poll() is not None or self.leading(), timeout=20,
+                   interval=0.05, what="the tailer to lead")
+        if self.proc.poll() is not None:
+            raise AssertionError("sluice-binlog exited (%s):\n%s"
+                                 % (self.proc.returncode, self.text()))
+        return self
+
+    def leading(self):
+        try:
+            status, body = harness.http_get(self.stats_port, "/stats", timeout=1)
+            s = json.loads(body) if status == 200 else {}
+            return s.get("role") == "leader" and s.get("primary_up")
+        except (OSError, ValueError):
+            return False
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problems.append("tailer did not exit within 10 s of SIGTERM")
+            if self.proc.returncode != 0 and not problems:
+                problems.append("tailer exit status %s" % self.proc.returncode)
+        if self.log:
+            self.log.close()
+        bad = [l for l in self.text().splitlines() if harness.SANITIZER_RE.search(l)]
+        if bad:
+            problems.append("tailer sanitizer report: " + bad[0])
+        return problems
+
+    def text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+# ---------------------------------------------------------------- the load
+
+def err_code(e):
+    if isinstance(e, pymysql.err.MySQLError) and e.args and isinstance(e.args[0], int):
+        return e.args[0]
+    return None
+
+
+class Load:
+    """Client threads through the proxy, each on its own autocommit connection.
+
+    readers: point reads of rows nobody writes (they may go to replicas).
+    writers: UPDATE t SET ver = LAST_INSERT_ID(ver + 1) WHERE id = k on rows of their own, the
+        OK's last_insert_id being the version committed; then read the row back on the same
+        connection and on a second one: older than the acknowledged version is a stale read
+        (a read-your-writes violation, G1).
+    inserters: INSERT of fresh ids into table_ins; acknowledged ids are kept (for the tailer).
+    A failed statement closes its connection; the thread reconnects. Every error is kept with
+    its time and code; every statement's latency is tracked (max), so a hang shows.
+    """
+
+    def __init__(self, proxy, table, reader_keys, writer_keys, readers=4, writers=2,
+                 inserters=0, table_ins=None, read_timeout=20):
+        self.proxy, self.table, self.table_ins = proxy, table, table_ins
+        self.reader_keys, self.writer_keys = reader_keys, writer_keys
+        self.n_readers, self.n_writers, self.n_inserters = readers, writers, inserters
+        self.read_timeout = read_timeout
+        self.lock = threading.Lock()
+        self.stop_ev = threading.Event()
+        self.threads = []
+        self.reads = self.writes = self.checks = 0
+        self.errors = []            # (t, who, code, text)
+        self.stale = []             # (t, key, acked, seen, how)
+        self.max_latency = 0.0
+        self.acked_ins = set()
+        self.next_ins = [1]
+
+    def _connect(self):
+        return self.proxy.connect(database=harness.TEST_DB, read_timeout=self.read_timeout,
+                                  write_timeout=self.read_timeout, connect_timeout=10)
+
+    def _timed(self, cur, sql, args=None):
+        t0 = time.monotonic()
+        try:
+            cur.execute(sql, args)
+            return cur.fetchall()
+        finally:
+            dt = time.monotonic() - t0
+            if dt > self.max_latency:
+                with self.lock:
+                    self.max_latency = max(self.max_latency, dt)
+
+    def _error(self, who, e):
+        with self.lock:
+            self.errors.append((time.monotonic(), who, err_code(e), str(e)[:200]))
+
+    def _reader(self):
+        conn = None
+        while not self.stop_ev.is_set():
+            try:
+                if conn is None:
+                    conn = self._connect()
+                k = random.choice(self.reader_keys)
+                with conn.cursor() as cur:
+                    rows = self._timed(cur, "SELECT id, ver FROM %s WHERE id = %%s" % self.table,
+                                       (k,))
+                if not rows:
+                    raise AssertionError("row %d missing" % k)
+                with self.lock:
+                    self.reads += 1
+            except (pymysql.err.MySQLError, OSError) as e:
+                self._error("read", e)
+                conn = self._close(conn)
+                time.sleep(0.02)
+        self._close(conn)
+
+    def _writer(self, keys):
+        conn = other = None
+        acked = {}
+        while not self.stop_ev.is_set():
+            try:
+                if conn is None:
+                    conn = self._connect()
+                if other is None:
+                    other = self._connect()
+                k = random.choice(keys)
+                with conn.cursor() as cur:
+                    t0 = time.monotonic()
+                    cur.execute("UPDATE %s SET ver = LAST_INSERT_ID(ver + 1) WHERE id = %%s"
+                                % self.table, (k,))
+                    self.max_latency = max(self.max_latency, time.monotonic() - t0)
+                    acked[k] = cur.lastrowid
+                with self.lock:
+                    self.writes += 1
+                for how, c in (("same", conn), ("other", other)):
+                    with c.cursor() as cur:
+                        rows = self._timed(cur, "SELECT ver FROM %s WHERE id = %%s" % self.table,
+                                           (k,))
+                    seen = rows[0][0] if rows else None
+                    with self.lock:
+                        self.checks += 1
+                        if seen is None or seen < acked[k]:
+                            self.stale.append((time.monotonic(), k, acked[k], seen, how))
+            except (pymysql.err.MySQLError, OSError) as e:
+                self._error("write", e)
+                conn = self._close(conn)
+                other = self._close(other)
+                time.sleep(0.02)
+        self._close(conn)
+        self._close(other)
+
+    def _inserter(self):
+        conn = None
+        while not self.stop_ev.is_set():
+            with self.lock:
+                n = self.next_ins[0]
+                self.next_ins[0] += 1
+            try:
+                if conn is None:
+                    conn = self._connect()
+                with conn.cursor() as cur:
+                    self._timed(cur, "INSERT INTO %s (id) VALUES (%%s)" % self.table_ins, (n,))
+                with self.lock:
+                    self.acked_ins.add(n)
+                    self.writes += 1
+            except (pymysql.err.MySQLError, OSError) as e:
+                self._error("insert", e)
+                conn = self._close(conn)
+                time.sleep(0.02)
+        self._close(conn)
+
+    @staticmethod
+    def _close(conn):
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+        return None
+
+    def start(self):
+        per = max(1, len(self.writer_keys) // max(1, self.n_writers))
+        targets = [(self._reader, ())] * self.n_readers
+        targets += [(self._writer, (self.writer_keys[i * per:(i + 1) * per],))
+                    for i in range(self.n_writers)]
+        targets += [(self._inserter, ())] * self.n_inserters
+        for fn, args in targets:
+            t = threading.Thread(target=fn, args=args, daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def stop(self, timeout=30):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(timeout)
+        return [t for t in self.threads if t.is_alive()]
+
+    def errors_since(self, t0, who=None):
+        with self.lock:
+            return [e for e in self.errors if e[0] >= t0 and (who is None or e[1] == who)]
+
+    def summary(self):
+        with self.lock:
+            codes = {}
+            for _t, who, code, _txt in self.errors:
+                codes["%s:%s" % (who, code)] = codes.get("%s:%s" % (who, code), 0) + 1
+            return {"reads": self.reads, "writes": self.writes, "ryw_checks": self.checks,
+                    "errors": len(self.errors), "error_codes": codes,
+                    "stale": len(self.stale), "max_latency_s": round(self.max_latency, 2)}
+
+
+def report(case, fields):
+    line = dict(case=case, **fields)
+    sys.stderr.write("FAULTS %s\n" % json.dumps(line, sort_keys=True))
+    sys.stderr.flush()
+    if REPORT:
+        with open(REPORT, "a") as f:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
