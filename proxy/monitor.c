@@ -124,7 +124,13 @@ static bool check_replication(struct monitor *m, MYSQL *c, int *health, int64_t 
 	const char *io = row ? field(res, row, "Slave_IO_Running") : NULL;
 	const char *sql = row ? field(res, row, "Slave_SQL_Running") : NULL;
 	const char *behind = row ? field(res, row, "Seconds_Behind_Master") : NULL;
-	bool running = io && sql && strcmp(io, "Yes") == 0 && strcmp(sql, "Yes") == 0;
+	/* While the primary is down a replica's IO thread keeps reconnecting; what it has applied
+	 * is all there is to read, and no write can be missing from it, so it keeps serving. */
+	bool primary_down =
+	    atomic_load(&backends_primary(&m->proxy->backends)->health) == HEALTH_DOWN;
+	bool io_ok =
+	    io && (strcmp(io, "Yes") == 0 || (primary_down && strcmp(io, "Connecting") == 0));
+	bool running = io_ok && sql && strcmp(sql, "Yes") == 0;
 	*lag_ms = running && behind ? (int64_t)atoll(behind) * 1000 : BACKEND_LAG_UNKNOWN;
 	*health = running && *lag_ms <= proxy_config(m->proxy)->monitor.max_replica_lag_ms
 	              ? HEALTH_UP
