@@ -123,6 +123,14 @@ static const struct cfg_key config_keys[] = {
             "one gets error 1153 and the connection is closed."),
     KEY_ENUM(SEC_PROXY, struct cfg_proxy, log_level, "info", log_level_names,
              "Least severe log level written to stderr."),
+    KEY_INT(SEC_PROXY, struct cfg_proxy, slow_query_ms, "0", 0, 86400000,
+            "Log every statement slower than this, with its route and backend (0: off)."),
+    KEY_INT(SEC_PROXY, struct cfg_proxy, rate_wait_ms, "1000", 0, 600000,
+            "How long a statement over its user's max_qps waits for a token before it is "
+            "refused with an error."),
+    KEY_STR(SEC_PROXY, struct cfg_proxy, tls_cert, "",
+            "PEM certificate (chain) offered to clients that ask for TLS; empty: no TLS."),
+    KEY_STR(SEC_PROXY, struct cfg_proxy, tls_key, "", "PEM private key of tls_cert."),
 
     KEY_ADDR(SEC_STATS, struct cfg_stats, listen, "127.0.0.1:6080",
              "Address of the HTTP stats endpoint. Keep it on loopback unless protected."),
@@ -132,6 +140,15 @@ static const struct cfg_key config_keys[] = {
     KEY_STR(SEC_USER, struct cfg_user, password, NULL,
             "The user's password (may be empty). The backends must know the same user and "
             "password (`mysql_native_password`)."),
+    KEY_BOOL(SEC_USER, struct cfg_user, require_tls, "false",
+             "Refuse this user's logins that did not switch to TLS."),
+    KEY_INT(SEC_USER, struct cfg_user, max_connections, "0", 0, 1000000,
+            "Client connections this user may hold at once on this instance (0: no limit)."),
+    KEY_INT(SEC_USER, struct cfg_user, max_qps, "0", 0, 100000000,
+            "Statements per second this user may run on this instance, as a token bucket "
+            "(0: no limit)."),
+    KEY_INT(SEC_USER, struct cfg_user, burst, "0", 0, 100000000,
+            "Statements the token bucket lets through at once above max_qps (0: max_qps)."),
 
     KEY_ADDR(SEC_PRIMARY, struct cfg_backend, address, NULL, "`host:port` of the primary."),
 
@@ -176,7 +193,9 @@ static const struct cfg_key config_keys[] = {
             "Prefix of every Redis key Sluice, the tailer and the cache write, so several "
             "clusters can share one Redis."),
 
-    KEY_BOOL(SEC_CACHE, struct cfg_cache, enabled, "false", "Turns the result cache on."),
+    KEY_BOOL(SEC_CACHE, struct cfg_cache, enabled, "false",
+             "Turns the result cache on. Not built yet (issue 6): the section is read and "
+             "ignored."),
     KEY_ADDR(SEC_CACHE, struct cfg_cache, redis, "127.0.0.1:6379",
              "Redis that holds cached results."),
     KEY_INT(SEC_CACHE, struct cfg_cache, ttl_s, "300", 1, 31536000,

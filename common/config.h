@@ -37,6 +37,10 @@ struct cfg_addr {
 struct cfg_user {
 	char name[CFG_USER_MAX];
 	char password[CFG_SECRET_MAX];
+	bool require_tls;
+	int max_connections; /* 0: no limit */
+	int max_qps;         /* 0: no limit */
+	int burst;
 };
 
 struct cfg_backend {
@@ -54,6 +58,10 @@ struct cfg_proxy {
 	int backend_idle_timeout_ms;
 	int max_packet_mb;
 	int log_level; /* enum log_level */
+	int slow_query_ms;
+	int rate_wait_ms;
+	char tls_cert[CFG_LIST_MAX];
+	char tls_key[CFG_LIST_MAX];
 };
 
 struct cfg_stats {

@@ -55,7 +55,11 @@
 	X(backend_connect_errors, "pool", "connect_errors", "pool_connect_errors_total", "",       \
 	  "Backend connections that failed")                                                       \
 	X(backend_reuses, "pool", "reuses", "pool_reuses_total", "",                               \
-	  "Sessions served by a pooled backend connection")
+	  "Sessions served by a pooled backend connection")                                        \
+	X(limits_rejected, "limits", "rejected", "limits_rejected_total", "",                      \
+	  "Logins over their user's max_connections and statements over its max_qps, refused")     \
+	X(limits_waits, "limits", "waits", "limits_waits_total", "",                               \
+	  "Statements that waited for their user's max_qps token")
 
 /* The same columns, for values that go up and down. */
 #define WORKER_GAUGES(X)                                                                           \

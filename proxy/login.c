@@ -5,6 +5,12 @@
  * native-password token against [user.NAME], asking clients that started with another plugin to
  * switch, and COM_CHANGE_USER later on. It answers with MySQL's own error texts and codes, and
  * leaves everything after a successful login to session.c.
+ *
+ * TLS: with [proxy] tls_cert the greeting offers CLIENT_SSL. A client that takes it sends an
+ * SSLRequest (the first 32 bytes of a HandshakeResponse41, CLIENT_SSL set); the client stream
+ * then switches to TLS (stream.c does the work) while the session waits in
+ * SESSION_TLS_HANDSHAKE, and the full HandshakeResponse41 arrives encrypted with the next
+ * sequence id. Users with require_tls are refused when they logged in without it.
  */
 #include "config.h"
 #include "counters.h"
@@ -12,6 +18,7 @@
 #include "packet.h"
 #include "proxy.h"
 #include "session.h"
+#include "tls.h"
 #include "worker.h"
 
 #include <event2/buffer.h>
@@ -38,7 +45,8 @@
 
 uint32_t login_server_caps(void)
 {
-	return PROXY_CAPS & ~CLIENT_LONG_PASSWORD;
+	/* Offered to clients only: backends are always spoken to in plain text. */
+	return (PROXY_CAPS & ~CLIENT_LONG_PASSWORD) | (tls_server_ctx() ? CLIENT_SSL : 0);
 }
 
 uint32_t login_server_ext_caps(void)
@@ -77,15 +85,17 @@ static void login_accepted(struct session *s, uint8_t seq)
 	snprintf(s->db, sizeof(s->db), "%s", l->has_db ? l->db : "");
 	s->reply_seq = seq;
 	forget_login(s);
+	if (!limits_login(s)) /* [user.NAME] max_connections; answered and closed */
+		return;
 	/* A default database must exist: let a backend say so before the client gets its OK. */
-	if (s->db[0] && !session_open_primary_for_login(s))
+	if (s->db[0] && !session_open_backend_for_login(s))
 		return;
 	session_login_done(s);
 }
 
-static void login_rejected(struct session *s, uint8_t seq)
+/* What follows a refusal sent to the client. */
+static void login_refused(struct session *s)
 {
-	deny_access(s, s->login, seq);
 	if (s->state == SESSION_CLOSED)
 		return;
 	if (s->changing_user) { /* like MariaDB: the session stays as it was */
@@ -95,6 +105,31 @@ static void login_rejected(struct session *s, uint8_t seq)
 		return;
 	}
 	session_close(s, "access denied");
+}
+
+static void login_rejected(struct session *s, uint8_t seq)
+{
+	deny_access(s, s->login, seq);
+	login_refused(s);
+}
+
+/* The password is right; the transport may still not be. MariaDB answers an account with
+ * REQUIRE SSL that logged in plainly with 1045 too (3159, ER_SECURE_TRANSPORT_REQUIRED, is
+ * MySQL's for the server-wide require_secure_transport); the text says what to change. */
+static void login_proven(struct session *s, const struct cfg_user *u, uint8_t seq)
+{
+	if (!u->require_tls || stream_is_tls(&s->client)) {
+		login_accepted(s, seq);
+		return;
+	}
+	counter_inc(&s->worker->counters.connections_rejected);
+	log_info("session %u: user '%s' requires TLS; refused a login without it from %s", s->id,
+	         s->login->user, s->peer);
+	session_send_error(s, seq, 1045, "28000",
+	                   "Access denied for user '%s'@'%s': this user requires a TLS connection "
+	                   "(connect with SSL/TLS enabled)",
+	                   s->login->user, s->peer);
+	login_refused(s);
 }
 
 static bool plugin_is_native(const char *plugin)
@@ -123,15 +158,51 @@ static void check_login(struct session *s, uint8_t seq)
 		return;
 	}
 	if (auth_native_verify(u->password, s->scramble, l->auth, l->auth_len))
-		login_accepted(s, (uint8_t)(seq + 1));
+		login_proven(s, u, (uint8_t)(seq + 1));
 	else
 		login_rejected(s, (uint8_t)(seq + 1));
+}
+
+/* The client's SSLRequest (sequence id seq): switch its stream to TLS and wait for the real
+ * HandshakeResponse41 over it. */
+static void start_tls(struct session *s, uint8_t seq)
+{
+	forget_login(s);
+	struct ssl_ctx_st *ctx = tls_server_ctx();
+	if (!ctx) { /* the greeting did not offer it */
+		counter_inc(&s->worker->counters.connections_rejected);
+		session_send_error(s, (uint8_t)(seq + 1), 1045, "28000",
+		                   "TLS was requested but the proxy does not offer it");
+		session_close(s, "client asked for TLS");
+		return;
+	}
+	if (stream_is_tls(&s->client)) {
+		counter_inc(&s->worker->counters.connections_rejected);
+		session_send_error(s, (uint8_t)(seq + 1), 1043, "08S01",
+		                   "Bad handshake (TLS requested twice)");
+		session_close(s, "bad handshake");
+		return;
+	}
+	if (!stream_start_tls(&s->client, ctx)) {
+		session_close(s, "cannot start TLS");
+		return;
+	}
+	session_set_state(s, SESSION_TLS_HANDSHAKE);
 }
 
 void login_read_handshake(struct session *s)
 {
 	struct pkt_header h;
 	const uint8_t *payload;
+	/* Decrypted bytes: the TLS handshake is over, the login itself follows. */
+	if (s->state == SESSION_TLS_HANDSHAKE) {
+		session_set_state(s, SESSION_HANDSHAKE);
+		if (log_get_level() >= LOG_DEBUG) {
+			char tls[128];
+			stream_tls_describe(&s->client, tls, sizeof(tls));
+			log_debug("session %u: TLS established (%s)", s->id, tls);
+		}
+	}
 	switch (pkt_peek_whole(s->client.in, MAX_LOGIN_PACKET, &h, &payload)) {
 	case PKT_FRAME_PARTIAL: return;
 	case PKT_FRAME_TOO_LARGE:
@@ -150,9 +221,7 @@ void login_read_handshake(struct session *s)
 	uint8_t seq = h.seq;
 	evbuffer_drain(s->client.in, PKT_HEADER_LEN + h.len);
 	if (r == HS_SSL_REQUEST) {
-		session_send_error(s, (uint8_t)(seq + 1), 1045, "28000",
-		                   "TLS was requested but the proxy does not offer it");
-		session_close(s, "client asked for TLS");
+		start_tls(s, seq);
 		return;
 	}
 	if (r != HS_OK) {
@@ -181,7 +250,7 @@ void login_read_auth_switch(struct session *s)
 	uint8_t seq = h.seq;
 	evbuffer_drain(s->client.in, PKT_HEADER_LEN + h.len);
 	if (ok)
-		login_accepted(s, (uint8_t)(seq + 1));
+		login_proven(s, u, (uint8_t)(seq + 1));
 	else
 		login_rejected(s, (uint8_t)(seq + 1));
 }

@@ -442,7 +442,7 @@ static void deliver(struct pin_request *rq, const redisReply *r)
 	s->pin.req = NULL;
 	bool failed = !r || r->type == REDIS_REPLY_ERROR;
 	if (failed && r)
-		log_warn("worker %d: pinning Redis refused a request: %s", p->worker->id, r->str);
+		log_warn("session %u: pinning Redis refused a request: %s", s->id, r->str);
 	if (rq->write && failed) {
 		extend_safe_mode(p); /* a mark may be missing */
 		counter_inc(&s->worker->counters.pin_errors);

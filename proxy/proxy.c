@@ -108,6 +108,8 @@ bool proxy_reload(struct proxy *p, const char *path)
 	p->retired_configs = keep;
 	atomic_store_explicit(&p->cfg, cfg, memory_order_release);
 	int changes = backends_reload(&p->backends, cfg);
+	if (!limits_configure(&p->limits, cfg))
+		log_warn("reload: per-user limits only partly applied");
 	schema_mark_stale(&p->schema);
 	atomic_fetch_add(&p->config_generation, 1);
 	log_info("reload: %s applied (%zu users, %zu replicas, %d backend changes)", path,

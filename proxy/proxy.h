@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "config.h"
 #include "schema.h"
+#include "user_limits.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,6 +46,7 @@ struct proxy {
 	_Atomic int64_t connections; /* client sessions open, across workers */
 	_Atomic uint32_t next_session_id;
 	struct server_identity identity;
+	struct limits limits; /* per-user limits, by user name (user_limits.c) */
 };
 
 static inline const struct config *proxy_config(struct proxy *p)

@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "proxy.h"
 #include "server.h"
+#include "user_limits.h"
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -63,6 +64,7 @@ const char *session_state_str(enum session_state state)
 {
 	switch (state) {
 	case SESSION_HANDSHAKE: return "handshake";
+	case SESSION_TLS_HANDSHAKE: return "tls_handshake";
 	case SESSION_AUTH_SWITCH: return "auth_switch";
 	case SESSION_LOGIN_BACKEND: return "login_backend";
 	case SESSION_IDLE: return "idle";
@@ -70,6 +72,7 @@ const char *session_state_str(enum session_state state)
 	case SESSION_QUERY: return "query";
 	case SESSION_SYNC: return "sync";
 	case SESSION_PIN: return "pin";
+	case SESSION_RATE_WAIT: return "rate_wait";
 	case SESSION_CLOSED: return "closed";
 	}
 	return "?";
@@ -208,13 +211,24 @@ static struct server *acquire(struct session *s, struct backend *b)
 	return srv;
 }
 
-bool session_open_primary_for_login(struct session *s)
+/* The primary checks the database, unless it is down: then a usable replica does, so reads keep
+ * working through an outage of the primary. */
+bool session_open_backend_for_login(struct session *s)
 {
-	if (!s->primary)
-		s->primary = acquire(s, backends_primary(&s->worker->proxy->backends));
-	if (!s->primary)
-		return false;
-	if (s->primary->state == SERVER_READY)
+	struct backend *primary = backends_primary(&s->worker->proxy->backends);
+	struct backend *replica = NULL;
+	if (atomic_load_explicit(&primary->health, memory_order_relaxed) == HEALTH_DOWN ||
+	    backend_breaker_open(primary, clock_ms()))
+		replica = plan_pick_replica(s);
+	struct server **slot = replica ? &s->replica : &s->primary;
+	if (!*slot) {
+		*slot = acquire(s, replica ? replica : primary);
+		if (!*slot)
+			return false;
+		if (replica)
+			s->worker->replica_sessions[replica->index]++;
+	}
+	if ((*slot)->state == SERVER_READY)
 		return true;
 	session_set_state(s, SESSION_LOGIN_BACKEND);
 	return false;
@@ -243,7 +257,7 @@ static void on_server_ready(struct server *srv, const struct server_error *err, 
 		session_run_commands(s);
 		return;
 	}
-	if (replica) {
+	if (replica && s->state != SESSION_LOGIN_BACKEND) {
 		/* Nothing was lost: the waiting read goes to another backend. */
 		s->excluded_replica = srv->backend->index;
 		s->replica_failures++;
@@ -252,7 +266,10 @@ static void on_server_ready(struct server *srv, const struct server_error *err, 
 		session_run_commands(s);
 		return;
 	}
-	release_primary(s, true);
+	if (replica)
+		release_replica(s, true);
+	else
+		release_primary(s, true);
 	if (s->state == SESSION_LOGIN_BACKEND) {
 		session_send_error(s, s->reply_seq, err->code, err->sqlstate, "%s", err->message);
 		session_close(s, "backend refused the login");
@@ -528,6 +545,7 @@ static void forward_command(struct session *s, const struct pkt_frame *f, struct
 	s->command = f->first_byte;
 	s->route = p->reason;
 	s->target = srv;
+	slowlog_command_sent(s, f);
 	pin_command_sent(s);
 	evbuffer_drain(s->retry, evbuffer_get_length(s->retry));
 	if (srv == s->replica && f->wire_len <= MAX_RETRY_COPY) {
@@ -601,6 +619,8 @@ void session_run_commands(struct session *s)
 			continue;
 		}
 		struct plan p;
+		if (!limits_admit(s, &f))
+			continue; /* waiting (state changed), or refused: go on with the next */
 		plan_command(s, &f, &p);
 		if (!pin_before_command(s, &p))
 			return;
@@ -732,6 +752,7 @@ static void reply_finished(struct session *s)
 	struct server *srv = s->target;
 	if (is_statement(s->command))
 		counters_observe_latency(counters(s), srv->backend->index, clock_us() - s->sent_us);
+	slowlog_reply_finished(s);
 	if (s->reply.failed && is_statement(s->command))
 		counter_inc(&counters(s)->queries_errors);
 	if (srv == s->primary && s->reply.status_known)
@@ -931,7 +952,8 @@ static bool busy(const struct session *s)
 static void on_client_readable(struct session *s)
 {
 	switch (s->state) {
-	case SESSION_HANDSHAKE: login_read_handshake(s); return;
+	case SESSION_HANDSHAKE:
+	case SESSION_TLS_HANDSHAKE: login_read_handshake(s); return;
 	case SESSION_AUTH_SWITCH: login_read_auth_switch(s); return;
 	case SESSION_IDLE: session_run_commands(s); return;
 	case SESSION_QUERY:
@@ -943,6 +965,7 @@ static void on_client_readable(struct session *s)
 		__attribute__((fallthrough));
 	case SESSION_SYNC:
 	case SESSION_PIN:
+	case SESSION_RATE_WAIT:
 	case SESSION_LOGIN_BACKEND:
 	case SESSION_CONNECT_BACKEND:
 		if (evbuffer_get_length(s->client.in) > MAX_PENDING_INPUT)
@@ -1088,6 +1111,7 @@ void session_close(struct session *s, const char *reason)
 	session_drop_backends(s);
 	drop_effects(s);
 	pin_session_free(s);
+	limits_session_closed(s);
 	if (!stream_flush(&s->client)) /* a last error packet, if the socket takes it */
 		log_debug("session %u: final flush failed: %s", s->id,
 		          stream_error_str(&s->client));

@@ -15,6 +15,7 @@
 #include "pin.h"
 #include "reply.h"
 #include "router.h"
+#include "slowlog.h"
 #include "stmt.h"
 #include "stream.h"
 
@@ -26,9 +27,13 @@ struct server;
 struct cfg_user;
 struct evbuffer;
 struct pkt_frame;
+struct limit_user;
+struct event;
+struct evbuffer_cb_entry;
 
 enum session_state {
 	SESSION_HANDSHAKE,       /* greeting sent; waiting for the client's login */
+	SESSION_TLS_HANDSHAKE,   /* the client asked for TLS; its stream is negotiating it */
 	SESSION_AUTH_SWITCH,     /* asked the client to answer with mysql_native_password */
 	SESSION_LOGIN_BACKEND,   /* login accepted; opening a backend to check the database */
 	SESSION_IDLE,            /* waiting for a command */
@@ -36,6 +41,7 @@ enum session_state {
 	SESSION_QUERY,           /* a command is at a backend; its reply streams back */
 	SESSION_SYNC, /* the proxy's own command (replay, prepare) runs before the client's */
 	SESSION_PIN,  /* waiting for Redis: pin marks before a command, or before its reply ends */
+	SESSION_RATE_WAIT, /* a statement waits for its user's max_qps token (user_limits.c) */
 	SESSION_CLOSED,
 };
 
@@ -98,6 +104,13 @@ struct session {
 	struct temp_table *temps;
 	size_t n_temps;
 	struct pin_session pin;
+	/* per-user limits (user_limits.c) and the slow-query log (slowlog.c) */
+	struct limit_user *limit;          /* the user's entry while the session holds a slot */
+	struct event *rate_timer;          /* SESSION_RATE_WAIT: when the reserved token is due */
+	struct evbuffer_cb_entry *rate_cb; /* forgets rate_admitted once the statement leaves */
+	bool rate_admitted;                /* the statement at the front of the input has paid */
+	uint16_t slow_len;                 /* bytes in slow_text; 0: nothing to log */
+	char slow_text[SLOWLOG_TEXT_MAX];  /* the running statement's start, when the log is on */
 	struct session *next;
 	struct session *prev;
 };
@@ -117,8 +130,9 @@ void session_send_error(struct session *s, uint8_t seq, uint16_t code, const cha
 void session_login_done(struct session *s);
 /* Drops both backends (back to the pool when between commands) and the state tied to them. */
 void session_drop_backends(struct session *s);
-/* Makes sure the session holds a ready primary; false if it must wait (state LOGIN_BACKEND). */
-bool session_open_primary_for_login(struct session *s);
+/* Makes sure the session holds a ready backend to check its database on (the primary, or a
+ * replica while the primary is down); false if it must wait (state LOGIN_BACKEND). */
+bool session_open_backend_for_login(struct session *s);
 void session_run_commands(struct session *s);
 
 /* login.c */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct stats_server {
 	struct evhttp *http;
@@ -89,6 +90,7 @@ static json_t *stats_json(struct proxy *p, const struct counters_sum *sum)
 	json_t *root = json_object();
 	json_object_set_new(root, "version", json_string(SLUICE_VERSION));
 	json_object_set_new(root, "uptime_s", json_integer((json_int_t)(time(NULL) - p->started)));
+	json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
 	add_counters(root, sum);
 	json_t *backends = json_array();
 	for (size_t i = 0; i < backends_count(&p->backends); i++)
@@ -245,16 +247,20 @@ static void on_request(struct evhttp_request *req, void *arg)
 	route->handler(s, req);
 }
 
-struct stats_server *stats_start(struct event_base *base, struct proxy *p)
+struct stats_server *stats_start(struct event_base *base, struct proxy *p, int listen_fd)
 {
 	const struct cfg_addr *a = &proxy_config(p)->stats.listen;
 	struct stats_server *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		close(listen_fd);
 		return NULL;
+	}
 	s->proxy = p;
 	s->http = evhttp_new(base);
-	if (!s->http || evhttp_bind_socket(s->http, a->host, a->port) != 0) {
-		log_error("stats: cannot listen on %s:%u", a->host, a->port);
+	/* evhttp closes an accepted socket when freed. */
+	if (!s->http || evhttp_accept_socket(s->http, listen_fd) != 0) {
+		log_error("stats: cannot serve on %s:%u", a->host, a->port);
+		close(listen_fd);
 		stats_stop(s);
 		return NULL;
 	}

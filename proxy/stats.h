@@ -15,6 +15,8 @@ struct event_base;
 struct proxy;
 struct stats_server;
 
-struct stats_server *stats_start(struct event_base *base, struct proxy *p)
+/* Serves on listen_fd, a listening socket it owns from now on (closed by stats_stop, or here on
+ * failure): main.c opens it, or inherits it from the process it replaces (restart.c). */
+struct stats_server *stats_start(struct event_base *base, struct proxy *p, int listen_fd)
     __attribute__((warn_unused_result));
 void stats_stop(struct stats_server *s);

@@ -5,7 +5,14 @@
  * reports what happens to one protocol callback as typed events. Reads go straight into the
  * input buffer (one recv per readiness); writes are tried at once by stream_flush() and only
  * fall back to a write event when the socket is full, so a small reply costs one syscall.
- * The protocol code (session.c, server.c) never touches the socket. TLS will live here.
+ * The protocol code (session.c, server.c) never touches the socket.
+ *
+ * TLS lives here too: after stream_start_tls() the stream owns an SSL object whose reads and
+ * writes go straight to the socket (a small BIO of our own, so no extra copy); on_readable
+ * decrypts into the input buffer and stream_flush() encrypts from the output buffer, with
+ * OpenSSL's WANT_READ / WANT_WRITE mapped onto the same two events. The protocol above sees
+ * the same plaintext buffers and the same events either way. A plain stream pays one pointer
+ * check per read and per flush.
  */
 #pragma once
 
@@ -16,6 +23,8 @@
 
 struct event_base;
 struct evbuffer;
+struct ssl_st;
+struct ssl_ctx_st;
 
 enum stream_event {
 	STREAM_READABLE, /* new bytes in the input buffer */
@@ -45,6 +54,13 @@ struct stream {
 	bool connecting;
 	bool reading;
 	bool want_drained;
+	/* TLS (NULL: plain TCP) */
+	struct ssl_st *ssl;
+	struct evbuffer *tls_early; /* bytes read before TLS started: the start of its handshake */
+	const char *tls_reason;     /* OpenSSL's reason for the last TLS failure (static text) */
+	bool tls_handshaking;
+	bool tls_read_wants_write; /* SSL_read needs the socket writable to go on */
+	bool tls_write_wants_read; /* SSL_write needs the socket readable to go on */
 };
 
 /* Adopts an accepted socket. Fails (and closes fd) if buffers cannot be allocated. */
@@ -64,6 +80,15 @@ void stream_resume_reading(struct stream *st);
 /* Asks for one STREAM_DRAINED once the output falls below STREAM_LOW_WATERMARK. */
 void stream_notify_drained(struct stream *st);
 bool stream_output_full(const struct stream *st);
+/* Switches an accepted stream to TLS as the server, after the protocol's own "let us switch"
+ * message. Bytes already in the input buffer are the first of the client's TLS handshake.
+ * The handshake runs on the stream's events; the next STREAM_READABLE brings decrypted bytes,
+ * STREAM_ERROR a failed handshake (stream_error_str() names OpenSSL's reason). */
+bool stream_start_tls(struct stream *st, struct ssl_ctx_st *ctx)
+    __attribute__((warn_unused_result));
+bool stream_is_tls(const struct stream *st);
+/* The negotiated protocol and cipher ("TLSv1.3 TLS_AES_256_GCM_SHA384"), for logs. */
+void stream_tls_describe(const struct stream *st, char *out, size_t len);
 /* Closes the socket and frees the buffers; the struct may be reused or freed after. */
 void stream_close(struct stream *st);
 const char *stream_error_str(const struct stream *st);

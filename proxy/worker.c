@@ -60,7 +60,7 @@ static void close_all_sessions(struct worker *w, bool idle_only)
 
 static void finish_if_drained(struct worker *w)
 {
-	if (w->draining && !w->sessions) {
+	if ((w->draining || w->handed_over) && !w->sessions) {
 		pool_close_all(&w->pool);
 		event_base_loopexit(w->base, NULL);
 	}
@@ -75,8 +75,13 @@ static void on_wakeup(evutil_socket_t fd, short what, void *arg)
 	int cmd = atomic_load(&w->command);
 	if (cmd == WORKER_RUN)
 		return;
-	w->draining = true;
 	evconnlistener_disable(w->listener);
+	if (cmd == WORKER_HANDOVER) {
+		w->handed_over = true;
+		finish_if_drained(w);
+		return;
+	}
+	w->draining = true;
 	close_all_sessions(w, cmd == WORKER_DRAIN);
 	pool_close_all(&w->pool);
 	finish_if_drained(w);
@@ -89,7 +94,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	pool_prune(&w->pool, clock_ms(),
 	           (uint64_t)proxy_config(w->proxy)->proxy.backend_idle_timeout_ms);
-	if (!w->draining)
+	if (!w->draining && !w->handed_over)
 		evconnlistener_enable(w->listener);
 }
 
@@ -222,6 +227,11 @@ static void send_command(struct worker *w, enum worker_command cmd)
 void worker_drain(struct worker *w)
 {
 	send_command(w, WORKER_DRAIN);
+}
+
+void worker_handover(struct worker *w)
+{
+	send_command(w, WORKER_HANDOVER);
 }
 
 void worker_reload(struct worker *w)

@@ -22,7 +22,7 @@ struct server;
 struct evconnlistener;
 
 /* The main thread's requests, in increasing order of urgency. */
-enum worker_command { WORKER_RUN, WORKER_DRAIN, WORKER_STOP };
+enum worker_command { WORKER_RUN, WORKER_HANDOVER, WORKER_DRAIN, WORKER_STOP };
 
 struct worker {
 	int id;
@@ -36,6 +36,7 @@ struct worker {
 	_Atomic bool finished;      /* its loop has returned: the main thread may join */
 	unsigned config_generation; /* of the replica weights its balancer holds */
 	bool draining;
+	bool handed_over; /* a restart took the listening socket: accept no more, keep sessions */
 	struct pool pool;
 	struct balancer *balancer; /* this worker's replica choice (round-robin cursors etc.) */
 	int *replica_sessions;     /* per backend index: sessions holding it, for least-conn */
@@ -53,6 +54,9 @@ bool worker_init(struct worker *w, struct proxy *p, int id) __attribute__((warn_
 bool worker_start(struct worker *w) __attribute__((warn_unused_result));
 /* From the main thread: stop accepting, close idle sessions, let running statements finish. */
 void worker_drain(struct worker *w);
+/* From the main thread, after a graceful restart: stop accepting, but keep serving the sessions
+ * until their clients leave; the loop ends when the last one has. */
+void worker_handover(struct worker *w);
 /* From the main thread: a reload happened; pick up new replicas and weights. */
 void worker_reload(struct worker *w);
 /* From the main thread: close everything now. */
