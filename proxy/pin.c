@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
@@ -559,6 +560,40 @@ void pin_plan_reset(struct session *s)
 	ps->in_txn = session_in_transaction(s);
 }
 
+static bool is_catalog_db(const char *db)
+{
+	return strcasecmp(db, "information_schema") == 0 || strcasecmp(db, "mysql") == 0 ||
+	       strcasecmp(db, "performance_schema") == 0 || strcasecmp(db, "sys") == 0;
+}
+
+/* SHOW, information_schema, mysql.*: what DDL and account statements change. They are looked up
+ * under one catalog mark, since no row key names them. */
+static bool reads_catalog(const struct cls_result *c)
+{
+	if (c->kind == CLS_KIND_SHOW && !(c->flags & CLS_SESSION_BOUND))
+		return true;
+	for (size_t i = 0; i < c->n_tables; i++)
+		if (is_catalog_db(c->tables[i].db))
+			return true;
+	return false;
+}
+
+static bool writes_catalog(const struct cls_result *c)
+{
+	if (c->kind == CLS_KIND_DDL || c->kind == CLS_KIND_ACCOUNT ||
+	    (c->kind == CLS_KIND_OTHER && (c->flags & CLS_WRITE)))
+		return true;
+	for (size_t i = 0; i < c->n_tables; i++)
+		if (c->tables[i].written && is_catalog_db(c->tables[i].db))
+			return true;
+	return false;
+}
+
+static bool add_catalog_mark(struct pin_names *n, const char *prefix)
+{
+	return add_mark(n, prefix, MARK_TOUCHED, PIN_CATALOG_DB, PIN_CATALOG_TABLE, NULL);
+}
+
 void pin_plan(struct session *s, const struct cls_result *c, const char *sql, size_t len,
               const struct keys_params *params, struct plan *p)
 {
@@ -568,9 +603,11 @@ void pin_plan(struct session *s, const struct cls_result *c, const char *sql, si
 	if (cfg->mode == PIN_OFF)
 		return;
 	if (route_to_replica(p->reason)) {
-		if (c->n_tables == 0)
+		bool catalog = reads_catalog(c);
+		if (c->n_tables == 0 && !catalog)
 			return;
-		if (!plan_read(s, c, sql, len, params, cfg->prefix)) {
+		if (!plan_read(s, c, sql, len, params, cfg->prefix) ||
+		    (catalog && !add_catalog_mark(&ps->cmd, cfg->prefix))) {
 			p->reason = ROUTE_PINNED; /* cannot name everything it reads */
 			return;
 		}
@@ -579,8 +616,10 @@ void pin_plan(struct session *s, const struct cls_result *c, const char *sql, si
 	}
 	if (c->kind == CLS_KIND_DDL)
 		schema_mark_stale(&s->worker->proxy->schema);
-	if ((c->flags & CLS_WRITE) && c->n_tables > 0) {
-		if (!plan_write(s, c, sql, len, params, cfg->prefix))
+	bool catalog = writes_catalog(c);
+	if ((c->flags & CLS_WRITE) && (c->n_tables > 0 || catalog)) {
+		if (!plan_write(s, c, sql, len, params, cfg->prefix) ||
+		    (catalog && !add_catalog_mark(&ps->cmd, cfg->prefix)))
 			names_clear(&ps->cmd); /* out of memory: see pin_before_command */
 		ps->op = PIN_OP_WRITE;
 	}

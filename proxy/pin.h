@@ -24,6 +24,11 @@ struct session;
 struct plan;
 struct pin_request;
 
+/* The touched mark of the catalog: SHOW, information_schema and mysql.* reads look it up; DDL
+ * and account statements set it. */
+#define PIN_CATALOG_DB    "*"
+#define PIN_CATALOG_TABLE "catalog"
+
 /* A list of Redis key names, NUL-separated, owned by its holder. */
 struct pin_names {
 	char *buf;

@@ -94,6 +94,13 @@ static bool needs_effects(const struct cls_result *c)
 	       c->kind == CLS_KIND_LOCK_TABLES || c->kind == CLS_KIND_UNLOCK_TABLES;
 }
 
+/* SHOW WARNINGS, ERRORS, COUNT(*) WARNINGS, PROFILE(S): the connection's own account of its last
+ * statement, which only the backend that ran it can give. */
+static bool describes_last_statement(const struct cls_result *c, enum route_reason r)
+{
+	return r == ROUTE_SESSION_BOUND && c->kind == CLS_KIND_SHOW && !(c->flags & CLS_MULTI);
+}
+
 static void plan_query(struct session *s, const struct pkt_frame *f, struct plan *p)
 {
 	size_t len;
@@ -106,6 +113,8 @@ static void plan_query(struct session *s, const struct pkt_frame *f, struct plan
 	classify(sql, len, s->db, &c);
 	struct route_session facts = route_facts(s);
 	p->reason = route_statement(&c, &facts);
+	if (describes_last_statement(&c, p->reason) && s->last_on_replica && s->replica)
+		p->reason = ROUTE_DIAGNOSTICS;
 	p->cls_flags = c.flags;
 	p->cls_kind = c.kind;
 	p->needs_effects = needs_effects(&c);

@@ -39,6 +39,7 @@ void reply_start(struct reply *r, uint8_t cmd, uint32_t caps)
 	r->kind = reply_kind_of(cmd);
 	r->deprecate_eof = (caps & CLIENT_DEPRECATE_EOF) != 0;
 	r->session_track = (caps & CLIENT_SESSION_TRACK) != 0;
+	r->execute = cmd == COM_STMT_EXECUTE;
 	switch (r->kind) {
 	case REPLY_NONE: r->state = REPLY_DONE; break;
 	case REPLY_ROWS:
@@ -172,9 +173,12 @@ static bool feed_packet(struct reply *r, uint32_t len, const uint8_t *payload)
 	case REPLY_COLUMNS_EOF:
 		if (len == 0 || payload[0] != PKT_EOF || !record_end(r, payload, len, true))
 			return false;
-		/* An execute that opened a cursor stops here; rows come with COM_STMT_FETCH. */
-		r->state =
-		    (r->status & SERVER_STATUS_CURSOR_EXISTS) ? REPLY_DONE : REPLY_ROWS_OR_END;
+		/* An execute that opened a cursor stops here; rows come with COM_STMT_FETCH. A
+		 * query's rows always follow: a compound statement (BEGIN NOT ATOMIC) that holds a
+		 * cursor of its own shows the flag too. */
+		r->state = r->execute && (r->status & SERVER_STATUS_CURSOR_EXISTS)
+		               ? REPLY_DONE
+		               : REPLY_ROWS_OR_END;
 		return true;
 	case REPLY_ROWS_OR_END:
 		if (!payload)

@@ -54,6 +54,7 @@ struct reply {
 	uint32_t stmt_id;
 	uint16_t stmt_params;
 	bool session_track;
+	bool execute;       /* COM_STMT_EXECUTE: a cursor may hold the rows back */
 	char last_gtid[64]; /* a tracked last_gtid an OK reported (session tracking), or "" */
 };
 

@@ -18,6 +18,8 @@
 	X(ROUTE_READ, "read")                                                                      \
 	X(ROUTE_HINT_REPLICA, "hint_replica")                                                      \
 	X(ROUTE_READ_ONLY_TRANSACTION, "read_only_transaction")                                    \
+	/* SHOW WARNINGS / ERRORS / PROFILE(S) after a statement a replica ran: that replica */    \
+	X(ROUTE_DIAGNOSTICS, "diagnostics")                                                        \
 	X(ROUTE_WRITE, "write")                                                                    \
 	X(ROUTE_HINT_PRIMARY, "hint_primary")                                                      \
 	X(ROUTE_SESSION_STATE, "session_state")                                                    \
@@ -30,7 +32,7 @@
 	X(ROUTE_SESSION_BOUND, "session_bound")                                                    \
 	X(ROUTE_USER_VARIABLE, "user_variable")                                                    \
 	X(ROUTE_HISTORY_FULL, "history_full")                                                      \
-	X(ROUTE_PINNED, "pinned") /* reads a row or table written within the window */            \
+	X(ROUTE_PINNED, "pinned") /* reads a row or table written within the window */             \
 	X(ROUTE_PREPARED_CURSOR, "prepared_cursor")                                                \
 	X(ROUTE_LONG_DATA, "long_data")                                                            \
 	X(ROUTE_COMMAND, "command")

@@ -136,6 +136,7 @@ static void release_replica(struct session *s, bool clean)
 	if (!srv)
 		return;
 	s->replica = NULL;
+	s->last_on_replica = false;
 	stmt_forget_replica(&s->stmts);
 	s->worker->replica_sessions[srv->backend->index]--;
 	give_back(s, srv, clean);
@@ -408,6 +409,7 @@ static void count_statement(struct session *s, struct server *srv)
 		return;
 	struct worker_counters *c = counters(s);
 	s->sent_us = clock_us();
+	s->last_on_replica = srv == s->replica;
 	counter_inc(&c->queries_total);
 	counter_inc(srv == s->replica ? &c->queries_replica : &c->queries_primary);
 	counter_inc(&c->routes[s->route]);
@@ -526,9 +528,9 @@ static void close_statement(struct session *s, struct stmt *st)
 /* The statement-level bookkeeping a command needs before it leaves. */
 static void note_command(struct session *s, const struct plan *p)
 {
-	/* CALL p(@out) sets @out on the primary alone, like SELECT @a := ... does. */
-	if ((p->cls_flags & CLS_USER_VAR_ASSIGN) ||
-	    (p->cls_kind == CLS_KIND_CALL && (p->cls_flags & CLS_USER_VAR_READ)))
+	/* SELECT @a := ... sets @a on the primary alone; so may any write: CALL p(@out), a procedure
+	 * that SETs @x, a trigger that does (MariaDB's own tests rely on both). */
+	if (p->cls_flags & (CLS_USER_VAR_ASSIGN | CLS_WRITE))
 		s->user_vars_assigned = true;
 	if (!p->stmt)
 		return;

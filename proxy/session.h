@@ -88,6 +88,7 @@ struct session {
 	uint8_t command;
 	enum route_reason route;
 	bool fallback;          /* meant for a replica, sent to the primary: none was usable */
+	bool last_on_replica;   /* the last statement ran on the replica the session still holds */
 	uint64_t sent_us;       /* clock_us() when the running statement left for its backend */
 	size_t packet_left;     /* bytes of a forwarded packet still to come from the backend */
 	bool reply_started;     /* some of the reply reached the client */

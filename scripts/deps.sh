@@ -11,6 +11,7 @@ PACKAGES=(
 	sysbench haproxy python3 python3-pymysql procps curl
 	clang libclang-rt-14-dev # libFuzzer (scripts/fuzz.sh); clang only recommends the runtime
 	chromium                 # tests/integration/test_dashboard.py (headless)
+	mariadb-test             # tests/mtr/ (MariaDB's own test suite through sluice)
 )
 POLICY_RC=/usr/sbin/policy-rc.d
 

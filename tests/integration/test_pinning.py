@@ -141,6 +141,21 @@ class PinningCases:
         self.assertGreater(self.counter("queries", "replica"), replica)
         self.assertEqual(self.read_v(other), "marked")
 
+    def test_catalog_reads_after_ddl(self):
+        name = "pin_ddl_%d_%s" % (PID, type(self).__name__[:6].lower())
+        with self.conn() as c, c.cursor() as cur:
+            cur.execute("CREATE TABLE `%s` (id INT PRIMARY KEY)" % name)
+            try:
+                cur.execute("SHOW TABLES LIKE '%s'" % name)
+                self.assertEqual(cur.fetchall(), ((name,),))
+                cur.execute("SELECT COUNT(*) FROM information_schema.TABLES "
+                            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (TEST_DB, name))
+                self.assertEqual(cur.fetchone()[0], 1)
+            finally:
+                cur.execute("DROP TABLE `%s`" % name)
+            cur.execute("SHOW TABLES LIKE '%s'" % name)  # replicas still have it for 3 s
+            self.assertEqual(cur.fetchall(), ())
+
     def test_a_second_instance_sees_the_marks(self):
         key = Ids.take()
         with harness.Proxy(self.overrides) as second:

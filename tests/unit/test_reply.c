@@ -160,6 +160,13 @@ static const struct tcase_def {
      {S_COLS(2), S_DEF, S_DEF, S_ROW, S_ROW, S_OKFE(AC | 0x20)},
      {.status = AC | 0x20}},
     {"empty result set", COM_QUERY, 0, {S_COLS(1), S_DEF, S_EOF(AC), S_EOF(AC)}, {.status = AC}},
+    /* BEGIN NOT ATOMIC ... OPEN c; ... SELECT ...; END: the compound statement's own cursor
+     * shows in the column EOF, but a query's rows follow (MariaDB's main.func_analyse) */
+    {"query: result set while a cursor is open",
+     COM_QUERY,
+     0,
+     {S_COLS(1), S_DEF, S_EOF(AC | CURSOR | MORE), S_ROW, S_EOF(AC | MORE), S_OK(AC, 0, 0)},
+     {.status = AC}},
     {"empty result set, DEPRECATE_EOF",
      COM_QUERY,
      DEPR,
