@@ -33,6 +33,7 @@ struct schema_table {
 	unsigned n_columns;
 	bool auto_increment; /* a single-column key filled by AUTO_INCREMENT */
 	bool other_unique;   /* a UNIQUE index besides the primary key */
+	bool has_triggers;   /* a write may run code that assigns user variables */
 };
 
 struct keys_result {

@@ -196,7 +196,7 @@ static void check_backend(struct monitor *m, struct backend *b)
 	int64_t lag = 0;
 	bool ok = check_variables(c, b) &&
 	          (b->role == BACKEND_PRIMARY || check_replication(m, c, &health, &lag));
-	if (ok && b->role == BACKEND_PRIMARY && proxy_config(m->proxy)->pinning.mode != PIN_OFF)
+	if (ok && b->role == BACKEND_PRIMARY)
 		refresh_schema(m, c);
 	if (!ok) {
 		log_warn("monitor: backend %s (%s) check failed: %s", b->name, b->address,

@@ -458,17 +458,6 @@ static void deliver(struct pin_request *rq, const redisReply *r)
 
 /* ---- planning ------------------------------------------------------------------------------ */
 
-/* The worker's schema snapshot, refreshed when the monitor published a new one. */
-static const struct schema *current_schema(struct worker *w)
-{
-	struct schema_store *st = &w->proxy->schema;
-	if (atomic_load_explicit(&st->generation, memory_order_acquire) != w->schema_generation) {
-		schema_release(w->schema);
-		w->schema = schema_acquire(st, &w->schema_generation);
-	}
-	return w->schema;
-}
-
 static bool is_keyed_kind(enum cls_kind k)
 {
 	return k == CLS_KIND_SELECT || k == CLS_KIND_UPDATE || k == CLS_KIND_DELETE ||
@@ -483,7 +472,7 @@ static bool find_rows(struct session *s, const struct cls_result *c, const char 
 	    !is_keyed_kind(c->kind))
 		return false;
 	const struct schema_table *t =
-	    schema_find(current_schema(s->worker), c->tables[0].db, c->tables[0].name);
+	    schema_find(worker_schema(s->worker), c->tables[0].db, c->tables[0].name);
 	if (!t || t->n_pk == 0)
 		return false;
 	keys_extract(sql, len, c, t, params, k);

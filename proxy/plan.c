@@ -101,6 +101,31 @@ static bool describes_last_statement(const struct cls_result *c, enum route_reas
 	return r == ROUTE_SESSION_BOUND && c->kind == CLS_KIND_SHOW && !(c->flags & CLS_MULTI);
 }
 
+/* SELECT @a := ..., CALL (a procedure may SET @x), DDL (CREATE TRIGGER: the schema snapshot
+ * learns of the trigger only later), and writes to a table that has triggers. A table the
+ * snapshot does not know yet counts as trigger-free, and asks for a reload. */
+static bool may_assign_user_vars(struct session *s, const struct cls_result *c)
+{
+	bool temporary = (c->flags & (CLS_CREATE_TEMP | CLS_DROP_TEMP)) != 0;
+	if ((c->flags & CLS_USER_VAR_ASSIGN) || c->kind == CLS_KIND_CALL ||
+	    (c->kind == CLS_KIND_DDL && !temporary))
+		return true;
+	if (!(c->flags & CLS_WRITE))
+		return false;
+	const struct schema *snapshot = worker_schema(s->worker);
+	bool triggers = (c->flags & CLS_TABLES_OVERFLOW) != 0;
+	for (size_t i = 0; i < c->n_tables; i++) {
+		if (!c->tables[i].written)
+			continue;
+		const struct schema_table *t =
+		    schema_find(snapshot, c->tables[i].db, c->tables[i].name);
+		if (!t)
+			schema_mark_stale(&s->worker->proxy->schema);
+		triggers = triggers || (t && t->has_triggers);
+	}
+	return triggers;
+}
+
 static void plan_query(struct session *s, const struct pkt_frame *f, struct plan *p)
 {
 	size_t len;
@@ -118,6 +143,7 @@ static void plan_query(struct session *s, const struct pkt_frame *f, struct plan
 	p->cls_flags = c.flags;
 	p->cls_kind = c.kind;
 	p->needs_effects = needs_effects(&c);
+	p->assigns_user_vars = may_assign_user_vars(s, &c);
 	snprintf(p->db, sizeof(p->db), "%s", c.use_db);
 	if (c.n_tables) {
 		snprintf(p->table_db, sizeof(p->table_db), "%s", c.tables[0].db);
@@ -211,6 +237,7 @@ static void plan_execute(struct session *s, const struct pkt_frame *f, struct pl
 	}
 	p->execute = true;
 	p->reason = execute_reason(s, p->stmt, &p->exec);
+	p->assigns_user_vars = p->stmt->reason == ROUTE_WRITE; /* its text is not classified here */
 	if (proxy_config(s->worker->proxy)->pinning.mode != PIN_OFF) {
 		struct cls_result c;
 		struct bound_values bound = {buf + PKT_HEADER_LEN, f->payload_len, p->stmt,

@@ -21,6 +21,7 @@ struct plan {
 	bool execute;      /* COM_STMT_EXECUTE of a known statement */
 	struct stmt_execute exec;
 	bool needs_effects;                /* the reply changes session state */
+	bool assigns_user_vars;            /* it may assign user variables on the primary alone */
 	enum route_reason prepared_reason; /* COM_STMT_PREPARE: its text's own reason */
 	char db[HS_DB_MAX];                /* USE / COM_INIT_DB */
 	char table_db[HS_DB_MAX];          /* CREATE / DROP TEMPORARY TABLE */

@@ -210,6 +210,28 @@ static void add_key_column(struct schema_table *t, MYSQL_ROW row, bool *unkeyabl
 	t->auto_increment = t->n_pk == 1 && row[6] && strstr(row[6], "auto_increment");
 }
 
+static const char TRIGGERS_SQL[] =
+    "SELECT DISTINCT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS";
+
+static bool load_triggers(MYSQL *c, struct schema *s)
+{
+	if (mysql_query(c, TRIGGERS_SQL))
+		return false;
+	MYSQL_RES *res = mysql_store_result(c);
+	if (!res)
+		return false;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res))) {
+		if (!fits(row[0]) || !fits(row[1]))
+			continue;
+		struct schema_table *t = (struct schema_table *)schema_find(s, row[0], row[1]);
+		if (t)
+			t->has_triggers = true;
+	}
+	mysql_free_result(res);
+	return true;
+}
+
 static bool load_keys(MYSQL *c, struct schema *s)
 {
 	if (mysql_query(c, KEYS_SQL))
@@ -245,7 +267,7 @@ static bool load_keys(MYSQL *c, struct schema *s)
 struct schema *schema_load(MYSQL *c)
 {
 	struct schema *s = load_tables(c);
-	if (!s || !load_keys(c, s)) {
+	if (!s || !load_keys(c, s) || !load_triggers(c, s)) {
 		log_warn("schema: cannot load primary keys from information_schema: %s",
 		         mysql_error(c));
 		if (s)

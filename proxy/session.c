@@ -528,9 +528,7 @@ static void close_statement(struct session *s, struct stmt *st)
 /* The statement-level bookkeeping a command needs before it leaves. */
 static void note_command(struct session *s, const struct plan *p)
 {
-	/* SELECT @a := ... sets @a on the primary alone; so may any write: CALL p(@out), a procedure
-	 * that SETs @x, a trigger that does (MariaDB's own tests rely on both). */
-	if (p->cls_flags & (CLS_USER_VAR_ASSIGN | CLS_WRITE))
+	if (p->assigns_user_vars)
 		s->user_vars_assigned = true;
 	if (!p->stmt)
 		return;

@@ -271,3 +271,13 @@ void worker_free(struct worker *w)
 	w->base = NULL;
 	w->listener = NULL;
 }
+
+const struct schema *worker_schema(struct worker *w)
+{
+	struct schema_store *st = &w->proxy->schema;
+	if (atomic_load_explicit(&st->generation, memory_order_acquire) != w->schema_generation) {
+		schema_release(w->schema);
+		w->schema = schema_acquire(st, &w->schema_generation);
+	}
+	return w->schema;
+}

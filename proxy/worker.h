@@ -64,6 +64,10 @@ void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
+/* The worker's primary-key snapshot (NULL before the first load), refreshed when the monitor
+ * published a new one. */
+const struct schema *worker_schema(struct worker *w);
+
 /* Called by sessions and servers: queue for freeing after the current callback returns. */
 void worker_bury_session(struct worker *w, struct session *s);
 void worker_bury_server(struct worker *w, struct server *srv);

@@ -77,7 +77,25 @@ class RestartTest(unittest.TestCase):
     def stats_pid(self, p):
         return harness.stats(p)["pid"]
 
+    def sysbench_tables(self):
+        """Its own database, prepared directly on the primary and replicated, dropped after."""
+        db = "sbtest_rs_%d" % os.getpid()
+        with harness.primary_connect() as c, c.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS `%s`" % db)
+            cur.execute("CREATE DATABASE `%s`" % db)
+        self.addCleanup(self.drop_database, db)
+        harness.sysbench(self, "oltp_read_only", harness.PRIMARY_PORT, db, "prepare",
+                         tables=4, table_size=10000)
+        harness.wait_replicas_caught_up()
+        return db
+
+    @staticmethod
+    def drop_database(db):
+        with harness.primary_connect() as c, c.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS `%s`" % db)
+
     def test_restart_under_load(self):
+        db = self.sysbench_tables()
         p = harness.Proxy(overrides={("proxy", "shutdown_timeout_ms"): "30000"})
         p.start()
         new_pid = None
@@ -86,7 +104,7 @@ class RestartTest(unittest.TestCase):
             self.assertEqual(self.stats_pid(p), old_pid)
             cmd = ["sysbench", "oltp_read_only", "--db-driver=mysql", "--mysql-host=127.0.0.1",
                    "--mysql-port=%d" % p.port, "--mysql-user=app", "--mysql-password=app",
-                   "--mysql-db=sbtest", "--tables=4", "--table-size=10000", "--threads=4",
+                   "--mysql-db=%s" % db, "--tables=4", "--table-size=10000", "--threads=4",
                    "--time=10", "--skip-trx=on", "--mysql-ignore-errors=none", "run"]
             bench = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
