@@ -76,6 +76,12 @@ struct evbuffer;
 #define COM_RESET_CONNECTION    0x1f
 #define COM_STMT_BULK_EXECUTE   0xfa /* MariaDB: array binding */
 
+/* Commands that run a statement: counted in /stats, rate-limited, timed. */
+static inline bool pkt_is_statement(uint8_t cmd)
+{
+	return cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
+}
+
 /* Packet headers in replies. */
 #define PKT_OK           0x00
 #define PKT_EOF          0xfe

@@ -444,15 +444,12 @@ static void deliver(struct pin_request *rq, const redisReply *r)
 	bool failed = !r || r->type == REDIS_REPLY_ERROR;
 	if (failed && r)
 		log_warn("session %u: pinning Redis refused a request: %s", s->id, r->str);
-	if (rq->write && failed) {
-		extend_safe_mode(p); /* a mark may be missing */
+	if (failed)
 		counter_inc(&s->worker->counters.pin_errors);
-	}
-	if (!rq->write) {
+	if (!rq->write)
 		s->pin.verdict = judge_lookup(s, r);
-		if (failed)
-			counter_inc(&s->worker->counters.pin_errors);
-	}
+	else if (failed)
+		extend_safe_mode(p); /* a mark may be missing */
 	session_pin_answered(s);
 }
 

@@ -86,7 +86,8 @@ static bool record_end(struct reply *r, const uint8_t *payload, uint32_t len, bo
 	if (!eof_format) {
 		r->affected_rows = ok.affected_rows;
 		r->last_insert_id = ok.last_insert_id;
-		if (r->session_track &&
+		/* Only an OK that says the session state changed carries tracked variables. */
+		if (!r->session_track || !(ok.status & SERVER_SESSION_STATE_CHANGED) ||
 		    !pkt_ok_tracked_variable(payload, len, "last_gtid", r->last_gtid,
 		                             sizeof(r->last_gtid)))
 			r->last_gtid[0] = '\0';

@@ -397,15 +397,9 @@ static bool is_forwarded(uint8_t cmd)
 	}
 }
 
-/* Commands counted as statements in /stats. */
-static bool is_statement(uint8_t cmd)
-{
-	return cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
-}
-
 static void count_statement(struct session *s, struct server *srv)
 {
-	if (!is_statement(s->command))
+	if (!pkt_is_statement(s->command))
 		return;
 	struct worker_counters *c = counters(s);
 	s->sent_us = clock_us();
@@ -750,10 +744,10 @@ static void reply_finished(struct session *s)
 		return;
 	}
 	struct server *srv = s->target;
-	if (is_statement(s->command))
+	if (pkt_is_statement(s->command))
 		counters_observe_latency(counters(s), srv->backend->index, clock_us() - s->sent_us);
 	slowlog_reply_finished(s);
-	if (s->reply.failed && is_statement(s->command))
+	if (s->reply.failed && pkt_is_statement(s->command))
 		counter_inc(&counters(s)->queries_errors);
 	if (srv == s->primary && s->reply.status_known)
 		s->primary_status = s->reply.status;

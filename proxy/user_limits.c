@@ -157,11 +157,6 @@ bool limits_login(struct session *s)
 	return false;
 }
 
-static bool is_statement(uint8_t cmd)
-{
-	return cmd == COM_QUERY || cmd == COM_STMT_EXECUTE || cmd == COM_STMT_BULK_EXECUTE;
-}
-
 static void on_input_changed(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	(void)buf;
@@ -209,7 +204,7 @@ static void refuse(struct session *s, const struct pkt_frame *f, struct limit_us
 bool limits_admit(struct session *s, const struct pkt_frame *f)
 {
 	struct limit_user *u = s->limit;
-	if (!u || s->rate_admitted || !is_statement(f->first_byte))
+	if (!u || s->rate_admitted || !pkt_is_statement(f->first_byte))
 		return true;
 	int qps = atomic_load_explicit(&u->max_qps, memory_order_relaxed);
 	if (qps <= 0)
