@@ -12,10 +12,8 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -25,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import pymysql  # noqa: E402
 
 import harness  # noqa: E402
-from harness import HOST, wait_until  # noqa: E402
+from harness import wait_until  # noqa: E402
 
 SANDBOX_DIR = os.path.realpath(os.environ.get("SLUICE_SANDBOX_DIR")
                                or os.path.join(harness.SOURCE_DIR, ".sandbox"))
@@ -73,54 +71,6 @@ def sandbox_healthy():
     return r.returncode == 0
 
 
-# ---------------------------------------------------------------- a small Redis client
-
-class Redis:
-    """Just enough RESP2 (no redis-py on this machine)."""
-
-    def __init__(self, port=None):
-        self.sock = socket.create_connection((HOST, port or harness.REDIS_PORT), timeout=10)
-        self.f = self.sock.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2].decode("utf-8", "replace")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("bad reply %r" % line)
-
-    def delete_prefix(self, prefix):
-        cursor = "0"
-        while True:
-            cursor, keys = self.cmd("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", 1000)
-            if keys:
-                self.cmd("DEL", *keys)
-            if cursor == "0":
-                return
-
-
 def stream_keys(r, prefix, table):
     """Every `k` value naming table (db.table) in P:inval, and whether a `w`/`all` covered it."""
     keys, whole, start = set(), False, "-"
@@ -139,102 +89,9 @@ def stream_keys(r, prefix, table):
 
 # ---------------------------------------------------------------- the binlog tailer
 
-def binlog_bin():
-    env = os.environ.get("SLUICE_BINLOG_BIN")
-    if env:
-        return env
-    for sub in ("build-test", "build"):
-        cand = os.path.join(harness.SOURCE_DIR, sub, "sluice-binlog")
-        if os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-def seq_of(position, domain=0):
-    for g in (position or "").split(","):
-        if g.strip():
-            d, _, n = g.strip().split("-")
-            if int(d) == domain:
-                return int(n)
-    return 0
-
-
-def primary_seq():
-    with harness.primary_connect() as c, c.cursor() as cur:
-        cur.execute("SELECT @@gtid_binlog_pos")
-        return seq_of(cur.fetchone()[0])
-
-
-class Tailer:
-    """sluice-binlog on a config of its own (key prefix, stats port, server id)."""
-
-    def __init__(self, prefix, lease_ms=600):
-        self.stats_port = harness.free_port()
-        ov = {("pinning", "prefix"): prefix,
-              ("binlog", "stats_listen"): "%s:%d" % (HOST, self.stats_port),
-              ("binlog", "lease_ms"): str(lease_ms),
-              ("binlog", "server_id"): str(8000 + os.getpid() % 1000),
-              ("binlog", "stream_maxlen"): "10000000"}
-        self.dir = tempfile.mkdtemp(prefix="sluice-faults-binlog-")
-        self.conf = os.path.join(self.dir, "sluice.conf")
-        with open(self.conf, "w") as f:
-            f.write(harness.render_config(ov))
-        self.log_path = os.path.join(self.dir, "tailer.log")
-        self.proc = None
-        self.log = None
-
-    def start(self):
-        env = dict(os.environ)
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([binlog_bin(), "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, preexec_fn=harness._die_with_parent)
-        wait_until(lambda: self.proc.poll() is not None or self.leading(), timeout=20,
-                   interval=0.05, what="the tailer to lead")
-        if self.proc.poll() is not None:
-            raise AssertionError("sluice-binlog exited (%s):\n%s"
-                                 % (self.proc.returncode, self.text()))
-        return self
-
-    def leading(self):
-        try:
-            status, body = harness.http_get(self.stats_port, "/stats", timeout=1)
-            s = json.loads(body) if status == 200 else {}
-            return s.get("role") == "leader" and s.get("primary_up")
-        except (OSError, ValueError):
-            return False
-
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-
-    def stop(self):
-        problems = []
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                problems.append("tailer did not exit within 10 s of SIGTERM")
-            if self.proc.returncode != 0 and not problems:
-                problems.append("tailer exit status %s" % self.proc.returncode)
-        if self.log:
-            self.log.close()
-        bad = [l for l in self.text().splitlines() if harness.SANITIZER_RE.search(l)]
-        if bad:
-            problems.append("tailer sanitizer report: " + bad[0])
-        return problems
-
-    def text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+def tailer(prefix):
+    """harness.Tailer with a server id of this run's own."""
+    return harness.Tailer(prefix, {("binlog", "server_id"): str(8000 + os.getpid() % 1000)})
 
 
 # ---------------------------------------------------------------- the load

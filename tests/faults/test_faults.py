@@ -103,7 +103,7 @@ class FaultTests(unittest.TestCase):
         except Exception as e:  # noqa: BLE001
             print("cleanup failed: %s" % e)
         try:
-            r = faultlib.Redis()
+            r = harness.Redis()
             r.delete_prefix(cls.prefix)
             r.close()
         except Exception:  # noqa: BLE001
@@ -225,24 +225,23 @@ class FaultTests(unittest.TestCase):
                          "reads reached replicas while Redis was down (no marks): %r" % w)
 
     def test_kill9_tailer(self):
-        if not faultlib.binlog_bin():
+        if not harness.binlog_bin():
             self.skipTest("sluice-binlog not built: set SLUICE_BINLOG_BIN")
-        tailer = faultlib.Tailer(self.prefix).start()
+        tailer = faultlib.tailer(self.prefix)
+        tailer.start().wait_leader(timeout=20)
         problems = []
         try:
             with self.case("kill9_tailer", inserters=2) as c:
                 time.sleep(1.0)
                 tailer.kill9()
                 time.sleep(1.0)
-                tailer.start()
+                tailer.start().wait_leader(timeout=20)
                 time.sleep(1.5)
             # every acknowledged insert must be in the stream once the tailer caught up
-            seq = faultlib.primary_seq()
-            r = faultlib.Redis()
+            seq = harness.primary_seq()
+            r = harness.Redis()
             try:
-                harness.wait_until(lambda: faultlib.seq_of(
-                    r.cmd("GET", self.prefix + ":binlog:checkpoint")) >= seq, timeout=30,
-                    interval=0.1, what="the tailer's checkpoint to reach %d" % seq)
+                harness.wait_checkpoint(r, self.prefix, seq)
                 seen, whole = faultlib.stream_keys(r, self.prefix, "%s.%s" % (
                     harness.TEST_DB, self.table_ins))
             finally:

@@ -633,3 +633,181 @@ def sysbench_stat(out, name):
     if not m:
         raise AssertionError("no %r in sysbench output:\n%s" % (name, out))
     return int(m.group(1))
+
+
+# ---------------------------------------------------------------- Redis and the binlog tailer
+
+class RedisError(Exception):
+    pass
+
+
+class Redis:
+    """Just enough RESP2 for the tests (no redis-py on this machine)."""
+
+    def __init__(self, port=None):
+        self.sock = socket.create_connection((HOST, port or REDIS_PORT), timeout=10)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.f.read(n + 2)[:-2].decode("utf-8", "replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RedisError("bad reply %r" % line)
+
+    def delete_prefix(self, prefix):
+        cursor = "0"
+        while True:
+            cursor, keys = self.cmd("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", 1000)
+            if keys:
+                self.cmd("DEL", *keys)
+            if cursor == "0":
+                return
+
+
+def binlog_bin():
+    """The sluice-binlog binary (SLUICE_BINLOG_BIN, else build*/sluice-binlog), or None."""
+    env = os.environ.get("SLUICE_BINLOG_BIN")
+    if env:
+        return env
+    for sub in ("build-test", "build"):
+        cand = os.path.join(SOURCE_DIR, sub, "sluice-binlog")
+        if os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def seq_of(position, domain=0):
+    """The sequence number of domain in a GTID position ("0-1-100,1-2-7"); 0 if absent."""
+    for g in (position or "").split(","):
+        if g.strip():
+            d, _, n = g.strip().split("-")
+            if int(d) == domain:
+                return int(n)
+    return 0
+
+
+def primary_seq():
+    with primary_connect() as c, c.cursor() as cur:
+        cur.execute("SELECT @@gtid_binlog_pos")
+        return seq_of(cur.fetchone()[0])
+
+
+def wait_checkpoint(r, prefix, seq, timeout=30):
+    wait_until(lambda: seq_of(r.cmd("GET", prefix + ":binlog:checkpoint")) >= seq,
+               timeout=timeout, interval=0.05, what="the checkpoint to reach %d" % seq)
+
+
+class Tailer:
+    """sluice-binlog on a config of its own: key prefix, stats port, lease, and overrides."""
+
+    def __init__(self, prefix, overrides=None, lease_ms=600):
+        self.prefix = prefix
+        self.stats_port = free_port()
+        ov = {("pinning", "prefix"): prefix,
+              ("binlog", "stats_listen"): "%s:%d" % (HOST, self.stats_port),
+              ("binlog", "lease_ms"): str(lease_ms),
+              ("binlog", "stream_maxlen"): "10000000"}
+        ov.update(overrides or {})
+        self.dir = tempfile.mkdtemp(prefix="sluice-binlog-it-")
+        self.conf = os.path.join(self.dir, "sluice.conf")
+        with open(self.conf, "w") as f:
+            f.write(render_config(ov))
+        self.log_path = os.path.join(self.dir, "tailer.log")
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        """Starts it and waits for its /health (not for it to lead: see wait_leader)."""
+        env = dict(os.environ)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([binlog_bin(), "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=_die_with_parent)
+        wait_until(lambda: self.proc.poll() is not None or self.health(), timeout=15,
+                   what="the tailer's /health")
+        if self.proc.poll() is not None:
+            raise AssertionError("sluice-binlog exited (%s):\n%s" % (self.proc.returncode,
+                                                                      self.text()))
+        return self
+
+    def health(self):
+        try:
+            return http_get(self.stats_port, "/health", timeout=1)[0] == 200
+        except OSError:
+            return False
+
+    def stats(self):
+        status, body = http_get(self.stats_port, "/stats")
+        assert status == 200, body
+        return json.loads(body)
+
+    def leading(self):
+        """It holds the lease and streams from the primary."""
+        try:
+            s = self.stats()
+        except (OSError, ValueError, AssertionError):
+            return False
+        return s.get("role") == "leader" and s.get("primary_up")
+
+    def wait_leader(self, timeout=10):
+        wait_until(lambda: self.proc.poll() is not None or self.leading(), timeout=timeout,
+                   interval=0.05, what="the tailer to lead and stream")
+        if self.proc.poll() is not None:
+            raise AssertionError("sluice-binlog exited (%s):\n%s" % (self.proc.returncode,
+                                                                      self.text()))
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        """SIGTERM; returns a list of problems (exit status, sanitizer reports)."""
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problems.append("did not exit within 10 s of SIGTERM")
+            if self.proc.returncode not in (0, None) and not problems:
+                problems.append("exit status %s" % self.proc.returncode)
+        if self.log and not self.log.closed:
+            self.log.close()
+        bad = [l for l in self.text().splitlines() if SANITIZER_RE.search(l)]
+        if bad:
+            problems.append("sanitizer: " + bad[0])
+        return problems
+
+    def text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""

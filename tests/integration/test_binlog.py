@@ -11,11 +11,9 @@ else's sandbox is disturbed.
 Environment: SLUICE_BINLOG_BIN (the binary; falls back to build*/sluice-binlog).
 """
 
-import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,73 +23,18 @@ import time
 import unittest
 
 import harness
-from harness import HOST, http_get, primary_connect, wait_until
+from harness import (HOST, Redis, Tailer, primary_connect, primary_seq, seq_of,
+                     wait_checkpoint, wait_until)
 
 LEASE_MS = 600
-REDIS_PORT = 16379
+WINDOW_MS = "5000"  # the marks' TTL (checked by test_changes_make_entries_and_marks)
 
 
 def binlog_bin():
-    env = os.environ.get("SLUICE_BINLOG_BIN")
-    if env:
-        return env
-    for sub in ("build-test", "build"):
-        cand = os.path.join(harness.SOURCE_DIR, sub, "sluice-binlog")
-        if os.access(cand, os.X_OK):
-            return cand
-    raise unittest.SkipTest("sluice-binlog not built: set SLUICE_BINLOG_BIN")
-
-
-# ---------------------------------------------------------------- a small Redis client
-
-class RedisError(Exception):
-    pass
-
-
-class Redis:
-    """Just enough RESP2 for the tests (no redis-py on this machine)."""
-
-    def __init__(self, port=REDIS_PORT):
-        self.sock = socket.create_connection((HOST, port), timeout=10)
-        self.f = self.sock.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RedisError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2].decode("utf-8", "replace")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RedisError("bad reply %r" % line)
-
-    def delete_prefix(self, prefix):
-        cursor = "0"
-        while True:
-            cursor, keys = self.cmd("SCAN", cursor, "MATCH", prefix + ":*", "COUNT", 1000)
-            if keys:
-                self.cmd("DEL", *keys)
-            if cursor == "0":
-                return
+    path = harness.binlog_bin()
+    if not path:
+        raise unittest.SkipTest("sluice-binlog not built: set SLUICE_BINLOG_BIN")
+    return path
 
 
 def entries(r, prefix, db):
@@ -108,101 +51,6 @@ def entries(r, prefix, db):
         if len(batch) < 5000:
             return out
         start = "(" + batch[-1][0]
-
-
-def seq_of(position, domain=0):
-    for g in (position or "").split(","):
-        d, _, n = g.strip().split("-")
-        if int(d) == domain:
-            return int(n)
-    return 0
-
-
-def primary_seq():
-    with primary_connect() as c, c.cursor() as cur:
-        cur.execute("SELECT @@gtid_binlog_pos")
-        return seq_of(cur.fetchone()[0])
-
-
-def wait_checkpoint(r, prefix, seq, timeout=30):
-    wait_until(lambda: seq_of(r.cmd("GET", prefix + ":binlog:checkpoint")) >= seq,
-               timeout=timeout, interval=0.05, what="the checkpoint to reach %d" % seq)
-
-
-# ---------------------------------------------------------------- the tailer process
-
-class Tailer:
-    def __init__(self, prefix, overrides=None):
-        self.prefix = prefix
-        self.stats_port = harness.free_port()
-        ov = {("pinning", "prefix"): prefix, ("pinning", "window_ms"): "5000",
-              ("binlog", "stats_listen"): "%s:%d" % (HOST, self.stats_port),
-              ("binlog", "lease_ms"): str(LEASE_MS),
-              ("binlog", "stream_maxlen"): "10000000"}
-        ov.update(overrides or {})
-        self.dir = tempfile.mkdtemp(prefix="sluice-binlog-it-")
-        self.conf = os.path.join(self.dir, "sluice.conf")
-        with open(self.conf, "w") as f:
-            f.write(harness.render_config(ov))
-        self.log_path = os.path.join(self.dir, "tailer.log")
-        self.proc = None
-
-    def start(self):
-        env = dict(os.environ)
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([binlog_bin(), "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                     preexec_fn=harness._die_with_parent)
-        wait_until(lambda: self.proc.poll() is not None or self.health(), timeout=15,
-                   what="the tailer's /health")
-        if self.proc.poll() is not None:
-            raise AssertionError("sluice-binlog exited (%s):\n%s" % (self.proc.returncode,
-                                                                      self.text()))
-        return self
-
-    def health(self):
-        try:
-            return http_get(self.stats_port, "/health", timeout=1)[0] == 200
-        except OSError:
-            return False
-
-    def stats(self):
-        status, body = http_get(self.stats_port, "/stats")
-        assert status == 200, body
-        return json.loads(body)
-
-    def wait_leader(self, timeout=10):
-        wait_until(lambda: self.stats()["role"] == "leader" and self.stats()["primary_up"],
-                   timeout=timeout, interval=0.05, what="the tailer to lead and stream")
-
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-
-    def stop(self):
-        """SIGTERM; returns a list of problems (exit status, sanitizer reports)."""
-        problems = []
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                problems.append("did not exit within 10 s of SIGTERM")
-            if self.proc.returncode not in (0, None) and not problems:
-                problems.append("exit status %s" % self.proc.returncode)
-            self.log.close()
-        bad = [l for l in self.text().splitlines() if harness.SANITIZER_RE.search(l)]
-        if bad:
-            problems.append("sanitizer: " + bad[0])
-        return problems
-
-    def text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
 
 
 class TcpRelay:
@@ -300,7 +148,10 @@ class BinlogTest(unittest.TestCase):
         return any(exc for _, exc in errors)
 
     def tailer(self, overrides=None):
-        t = Tailer(self.prefix, overrides)
+        binlog_bin()
+        ov = {("pinning", "window_ms"): WINDOW_MS}
+        ov.update(overrides or {})
+        t = Tailer(self.prefix, ov, lease_ms=LEASE_MS)
         self.tailers.append(t)
         return t
 
