@@ -4,11 +4,13 @@
 #include "publish.h"
 
 #include "log.h"
+#include "results.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* KEYS[1] = leader, KEYS[2] = stream, KEYS[3] = checkpoint; ARGV[1] = our id, ARGV[2] = stream
  * MAXLEN, ARGV[3] = position, ARGV[4..] = the entry's field/value pairs (none: checkpoint only). */
@@ -184,9 +186,10 @@ bool publish_mark_names(const struct txn *t, const char *prefix, struct fields *
 /* ---- Redis --------------------------------------------------------------------------------- */
 
 void publisher_init(struct publisher *p, struct rlink *link, const char *prefix, int window_ms,
-                    int maxlen)
+                    int maxlen, bool cache)
 {
 	memset(p, 0, sizeof(*p));
+	p->cache = cache;
 	p->link = link;
 	p->prefix = prefix;
 	p->window_ms = window_ms;
@@ -251,14 +254,98 @@ static enum publish_result settle_marks(struct publisher *p, const struct txn *t
 	return run(p, "marks");
 }
 
-/* 2. Issue 6 (the result cache) defines cache entries and per-table version counters; this is
- * the one place where a published transaction will drop the entries that depend on it. Until
- * then there is no cache in Redis to drop. */
+/* The cache's deps of t's marks (cache/results.h), and "all" when t invalidates everything. */
+static void cache_deps(struct publisher *p, const struct txn *t, struct fields *deps)
+{
+	struct fields marks = {0};
+	if (!publish_mark_names(t, p->prefix, &marks))
+		deps->failed = true;
+	for (size_t i = 0; i < marks.n; i++) {
+		const char *dep = results_dep_of_mark(marks.v[i], p->prefix);
+		if (dep)
+			fields_push_str(deps, dep);
+	}
+	fields_free(&marks);
+	if (t->all)
+		fields_push_str(deps, RESULTS_DEP_ALL);
+}
+
+/* Pushes the name (built into buf, n bytes; 0 when it did not fit). */
+static void push_name(struct fields *a, const char *buf, size_t n)
+{
+	if (n == 0)
+		a->failed = true;
+	else
+		fields_push(a, buf, n);
+}
+
+/* "<unix ms> <dep> <dep>...", what the in-process tiers read (proxy/cache_feed.c). */
+static void push_drop_message(struct fields *a, const struct fields *deps)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	size_t len = 24;
+	for (size_t i = 0; i < deps->n; i++)
+		len += deps->len[i] + 1;
+	char *msg = malloc(len);
+	if (!msg) {
+		a->failed = true;
+		return;
+	}
+	size_t at = (size_t)snprintf(msg, len, "%" PRIu64,
+	                             (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+	for (size_t i = 0; i < deps->n; i++) {
+		msg[at++] = ' ';
+		memcpy(msg + at, deps->v[i], deps->len[i]);
+		at += deps->len[i];
+	}
+	fields_push(a, msg, at);
+	free(msg);
+}
+
+/* 2. The result cache: every dep t changed gets t's GTID as its version (which voids every
+ * entry and lease stamped before), entries tagged with a changed row are deleted, and the
+ * proxies' in-process tiers are told on P:c:drop. */
 static enum publish_result publish_invalidate_cache(struct publisher *p, const struct txn *t)
 {
-	(void)p;
-	(void)t;
-	return PUBLISH_OK;
+	if (!p->cache)
+		return PUBLISH_OK;
+	struct fields deps = {0};
+	cache_deps(p, t, &deps);
+	struct fields *a = &p->args;
+	char buf[MARK_NAME_MAX + PUBLISH_KEY_MAX];
+	size_t n_tags = 0;
+	fields_clear(a);
+	fields_push_str(a, "EVAL");
+	fields_push_str(a, RESULTS_LUA_INVALIDATE);
+	fields_push_str(a, "0"); /* numkeys, set below */
+	for (size_t i = 0; i < deps.n; i++)
+		push_name(
+		    a, buf,
+		    results_key_name(buf, sizeof(buf), p->prefix, RESULTS_VERSION, deps.v[i]));
+	for (size_t i = 0; i < deps.n; i++) {
+		if (!results_dep_is_row(deps.v[i]))
+			continue;
+		push_name(a, buf, results_tag_name(buf, sizeof(buf), p->prefix, deps.v[i]));
+		n_tags++;
+	}
+	snprintf(buf, sizeof(buf), "%zu", deps.n + n_tags);
+	free(a->v[2]);
+	a->v[2] = strdup(buf);
+	a->len[2] = strlen(buf);
+	a->failed = a->failed || !a->v[2] || deps.failed;
+	snprintf(buf, sizeof(buf), "%zu", deps.n);
+	fields_push_str(a, buf);
+	snprintf(buf, sizeof(buf), "%" PRIu32 "-%" PRIu32 "-%" PRIu64, t->gtid.domain,
+	         t->gtid.server, t->gtid.seq);
+	fields_push_str(a, buf);
+	snprintf(buf, sizeof(buf), "%d", RESULTS_VERSION_TTL_MS);
+	fields_push_str(a, buf);
+	push_name(a, buf, results_channel(buf, sizeof(buf), p->prefix));
+	push_drop_message(a, &deps);
+	size_t n_deps = deps.n;
+	fields_free(&deps);
+	return n_deps ? run(p, "cache invalidation") : PUBLISH_OK;
 }
 
 /* 3. The fenced script: entry (if fields) and checkpoint. */

@@ -50,6 +50,7 @@ struct publisher {
 	const char *prefix;
 	int window_ms;
 	int maxlen;
+	bool cache;
 	char stream_key[PUBLISH_KEY_MAX];
 	char checkpoint_key[PUBLISH_KEY_MAX];
 	struct fields args;
@@ -61,8 +62,9 @@ enum publish_result {
 	PUBLISH_FAILED, /* Redis away or refusing: retry the same transaction later */
 };
 
+/* cache: [cache] enabled, so every transaction also invalidates the result cache. */
 void publisher_init(struct publisher *p, struct rlink *link, const char *prefix, int window_ms,
-                    int maxlen);
+                    int maxlen, bool cache);
 void publisher_free(struct publisher *p);
 
 /* Marks, cache, entry and checkpoint for t; position is the GTID position after t. */

@@ -25,6 +25,7 @@
 	X(keys, "row keys published")                                                              \
 	X(tables, "table-wide invalidations published")                                            \
 	X(everything, "invalidate-everything entries published")                                   \
+	X(cache_invalidations, "transactions that invalidated the result cache ([cache] enabled)") \
 	X(publish_failures, "publish attempts Redis refused or lost (retried)")                    \
 	X(fenced, "publishes refused because the lease was lost")                                  \
 	X(primary_connects, "binlog dumps opened")                                                 \

@@ -42,7 +42,7 @@ bool tailer_init(struct tailer *t, const struct config *cfg, struct blstats *sta
 	rlink_init(&t->redis, &cfg->binlog.redis, REDIS_TIMEOUT_MS);
 	lease_init(&t->lease, cfg->pinning.prefix, cfg->binlog.lease_ms, &cfg->binlog.redis);
 	publisher_init(&t->pub, &t->redis, cfg->pinning.prefix, cfg->pinning.window_ms,
-	               cfg->binlog.stream_maxlen);
+	               cfg->binlog.stream_maxlen, cfg->cache.enabled);
 	reader_init(&t->reader, &cfg->primary, &cfg->binlog, heartbeat_ms(cfg));
 	backoff_reset(&t->primary_backoff);
 	group_init(&t->group);
@@ -202,6 +202,8 @@ static void count_published(struct tailer *t, const struct txn *x)
 		return;
 	}
 	blstats_add(&s->transactions, 1);
+	if (t->cfg->cache.enabled)
+		blstats_add(&s->cache_invalidations, 1);
 	blstats_add(&s->keys, txn_live_keys(x));
 	size_t whole = 0;
 	for (size_t i = 0; i < x->n_tables; i++)

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include "table_list.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -16,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum cfg_type { CFG_ADDR, CFG_INT, CFG_BOOL, CFG_STR, CFG_ENUM };
+enum cfg_type { CFG_ADDR, CFG_INT, CFG_BOOL, CFG_STR, CFG_ENUM, CFG_TABLES };
 
 /* Sections: singletons live inside struct config; named ones ([user.NAME]) are array elements. */
 enum cfg_section_id {
@@ -97,6 +99,12 @@ struct cfg_key {
 #define KEY_STR(sec, st, field, def, help)                                                         \
 	{                                                                                          \
 		sec, #field, CFG_STR, offsetof(st, field), sizeof(((st *)0)->field), def, 0, 0,    \
+		    NULL, help                                                                     \
+	}
+/* A string holding a comma list of table patterns: `db.table`, `db.*` or `*`. */
+#define KEY_TABLES(sec, st, field, def, help)                                                      \
+	{                                                                                          \
+		sec, #field, CFG_TABLES, offsetof(st, field), sizeof(((st *)0)->field), def, 0, 0, \
 		    NULL, help                                                                     \
 	}
 #define KEY_ENUM(sec, st, field, def, names, help)                                                 \
@@ -194,14 +202,28 @@ static const struct cfg_key config_keys[] = {
             "clusters can share one Redis."),
 
     KEY_BOOL(SEC_CACHE, struct cfg_cache, enabled, "false",
-             "Turns the result cache on. Not built yet (issue 6): the section is read and "
-             "ignored."),
-    KEY_ADDR(SEC_CACHE, struct cfg_cache, redis, "127.0.0.1:6379",
-             "Redis that holds cached results."),
-    KEY_INT(SEC_CACHE, struct cfg_cache, ttl_s, "300", 1, 31536000,
-            "Default lifetime of a cached result."),
-    KEY_STR(SEC_CACHE, struct cfg_cache, tables, "*",
-            "Comma list of `db.table`, `db.*` or `*`: tables whose reads may be cached."),
+             "Turns the result cache on (docs/cache.md). It needs [pinning] mode `window` or "
+             "`gtid` and shares the pinning Redis: a read of something recently written must "
+             "bypass the cache, and only the marks say so. Cache invalidations come from "
+             "sluice-binlog, which must publish to the same Redis."),
+    KEY_INT(SEC_CACHE, struct cfg_cache, ttl_s, "300", 1, 3600,
+            "Default lifetime of a cached result; a `/* sluice:cache ttl=N */` hint overrides "
+            "it. At most an hour: the tailer keeps the versions entries are checked against "
+            "for two."),
+    KEY_TABLES(SEC_CACHE, struct cfg_cache, tables, "*",
+               "Comma list of `db.table`, `db.*` or `*`: tables whose reads may be cached. A "
+               "`/* sluice:cache */` hint caches a read of any table."),
+    KEY_INT(SEC_CACHE, struct cfg_cache, max_result_bytes, "1048576", 64, 16777216,
+            "Larger results are passed through and not cached."),
+    KEY_INT(SEC_CACHE, struct cfg_cache, local_mb, "64", 0, 65536,
+            "Size of each worker's in-process tier in front of Redis (LRU); 0 turns it off."),
+    KEY_INT(SEC_CACHE, struct cfg_cache, lease_ms, "1000", 10, 60000,
+            "How long a miss holds the right to fill its entry. Concurrent misses on the same "
+            "entry wait up to this long for that fill instead of all reading the database."),
+    KEY_INT(SEC_CACHE, struct cfg_cache, hot_hits, "10", 0, 1000000,
+            "An entry served this often from a worker's in-process tier is hot: after an "
+            "invalidation that worker re-reads it once from the primary and fills it again, so "
+            "its readers do not all miss at once. 0 turns refreshing off."),
 
     KEY_INT(SEC_BINLOG, struct cfg_binlog, server_id, "9001", 1, INT_MAX,
             "Server id the tailer uses towards the primary; unique among its replicas."),
@@ -359,6 +381,20 @@ static const char *store_value(const struct cfg_key *key, void *base, const char
 		}
 		strcpy(field, value);
 		return NULL;
+	case CFG_TABLES: {
+		struct cache_tables tables;
+		char err[200];
+		if (!cache_tables_parse(value, &tables, err, sizeof(err))) {
+			snprintf(why, whylen, "%s", err);
+			return why;
+		}
+		if (strlen(value) >= key->size) {
+			snprintf(why, whylen, "is longer than %zu characters", key->size - 1);
+			return why;
+		}
+		strcpy(field, value);
+		return NULL;
+	}
 	case CFG_ENUM: {
 		int i = find_choice(key->choices, value);
 		if (i < 0) {
@@ -552,6 +588,18 @@ static void apply_defaults(struct parser *p, struct instance *in)
 	}
 }
 
+/* The cache needs the marks: a read of something just written must bypass it. */
+static void check_cache_needs_pinning(struct parser *p)
+{
+	if (!p->cfg->cache.enabled || p->cfg->pinning.mode != PIN_OFF)
+		return;
+	int line = 0;
+	for (size_t i = 0; i < p->n_instances; i++)
+		if (p->instances[i].section == SEC_CACHE)
+			line = p->instances[i].line;
+	report(p, "%s:%d: [cache] enabled: needs [pinning] mode window or gtid", p->name, line);
+}
+
 /* Defaults for singleton sections the file leaves out, and required-section checks. */
 static void finish(struct parser *p)
 {
@@ -575,6 +623,7 @@ static void finish(struct parser *p)
 	}
 	strcpy(p->cfg->primary.name, "primary");
 	p->cfg->primary.weight = 0;
+	check_cache_needs_pinning(p);
 }
 
 static struct config *parse_stream(const char *name, FILE *in, char *err, size_t errlen)
@@ -664,6 +713,7 @@ static void write_key_type(FILE *out, const struct cfg_key *key)
 	case CFG_INT: fprintf(out, "integer %ld–%ld", key->min, key->max); return;
 	case CFG_BOOL: fputs("boolean", out); return;
 	case CFG_STR: fputs("string", out); return;
+	case CFG_TABLES: fputs("table list", out); return;
 	case CFG_ENUM:
 		for (int c = 0; key->choices[c]; c++)
 			fprintf(out, "%s`%s`", c ? ", " : "", key->choices[c]);

@@ -94,9 +94,12 @@ struct cfg_pinning {
 
 struct cfg_cache {
 	bool enabled;
-	struct cfg_addr redis;
 	int ttl_s;
 	char tables[CFG_LIST_MAX];
+	int max_result_bytes;
+	int local_mb;
+	int lease_ms;
+	int hot_hits;
 };
 
 struct cfg_binlog {

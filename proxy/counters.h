@@ -50,6 +50,26 @@
 	  "Reads sent to the primary because Redis was down, slow or recently back (safe mode)")   \
 	X(pin_errors, "pinning", "errors", "pin_errors_total", "",                                 \
 	  "Pin lookups or marks that Redis failed, refused or did not answer in time")             \
+	X(cache_hits, "cache", "hits", "cache_hits_total", "",                                     \
+	  "Reads answered from the cache (either tier)")                                           \
+	X(cache_local_hits, "cache", "local_hits", "cache_local_hits_total", "",                   \
+	  "Reads answered from a worker's in-process tier, with no Redis round trip")              \
+	X(cache_misses, "cache", "misses", "cache_misses_total", "",                               \
+	  "Cacheable reads that found no valid entry and went to a backend")                       \
+	X(cache_fills, "cache", "fills", "cache_fills_total", "",                                  \
+	  "Entries stored in Redis from a miss's reply")                                           \
+	X(cache_stale_fills_rejected, "cache", "stale_fills_rejected",                             \
+	  "cache_stale_fills_rejected_total", "",                                                  \
+	  "Fills refused because an invalidation or a write passed while their read ran")          \
+	X(cache_fills_skipped, "cache", "fills_skipped", "cache_fills_skipped_total", "",          \
+	  "Replies not stored: too big, with warnings, or from a replica behind the last "         \
+	  "invalidation")                                                                          \
+	X(cache_refreshes, "cache", "refreshes", "cache_refreshes_total", "",                      \
+	  "Hot entries re-read from the primary and filled again after an invalidation")           \
+	X(cache_waits, "cache", "waits", "cache_waits_total", "",                                  \
+	  "Misses that waited for another session's fill of the same entry")                       \
+	X(cache_invalidations, "cache", "invalidations", "cache_invalidations_total", "",          \
+	  "Invalidation messages the in-process tiers applied")                                    \
 	X(backend_connects, "pool", "connects", "pool_connects_total", "",                         \
 	  "Backend connections opened")                                                            \
 	X(backend_connect_errors, "pool", "connect_errors", "pool_connect_errors_total", "",       \
@@ -68,7 +88,16 @@
 	X(pool_idle, "pool", "idle", "pool_idle_connections", "",                                  \
 	  "Backend connections parked in the pools")                                               \
 	X(pin_redis_up, "pinning", "redis_up_workers", "pin_redis_up_workers", "",                 \
-	  "Workers whose connection to the pinning Redis is up")
+	  "Workers whose connection to the pinning Redis is up")                                   \
+	X(cache_feed_up, "cache", "feed_up_workers", "cache_feed_up_workers", "",                  \
+	  "Workers subscribed to the invalidation channel (their in-process tier is in use)")      \
+	X(cache_tailer_seen, "cache", "tailer_seen_workers", "cache_tailer_seen_workers", "",      \
+	  "Workers that see a sluice-binlog holding its lease (without one the cache is "          \
+	  "bypassed)")                                                                             \
+	X(cache_bytes, "cache", "bytes", "cache_local_bytes", "",                                  \
+	  "Bytes held by the in-process tiers")                                                    \
+	X(cache_entries, "cache", "entries", "cache_local_entries", "",                            \
+	  "Entries held by the in-process tiers")
 
 /* Upper bounds of the query latency buckets, in microseconds (Prometheus `le`, inclusive);
  * one more bucket, +Inf, takes the rest. */

@@ -34,6 +34,7 @@ struct schema_table {
 	bool auto_increment; /* a single-column key filled by AUTO_INCREMENT */
 	bool other_unique;   /* a UNIQUE index besides the primary key */
 	bool has_triggers;   /* a write may run code that assigns user variables */
+	bool base_table;     /* not a view nor a sequence: the binlog names its changes */
 };
 
 struct keys_result {

@@ -9,11 +9,13 @@
 #include "pin.h"
 
 #include "backend.h"
+#include "cache.h"
 #include "clock.h"
 #include "keys.h"
 #include "log.h"
 #include "plan.h"
 #include "proxy.h"
+#include "redis_link.h"
 #include "schema.h"
 #include "session.h"
 #include "worker.h"
@@ -27,25 +29,24 @@
 #include <string.h>
 #include <strings.h>
 
-#define RECONNECT_MIN_MS 100
-#define RECONNECT_MAX_MS 5000
-
-enum redis_state { REDIS_OFF, REDIS_DOWN, REDIS_CONNECTING, REDIS_UP };
-
 struct pinner {
 	struct worker *worker;
-	redisAsyncContext *ac; /* NULL unless CONNECTING or UP */
-	enum redis_state state;
+	struct redis_link link;
+	char name[48];
 	uint64_t safe_until_ms; /* reads stay on the primary until then (monotonic) */
 	bool connected_once;    /* a later connection is a return, after marks may have been lost */
-	unsigned backoff_ms;
-	struct event retry;
+};
+
+enum pin_request_kind {
+	PIN_REQ_LOOKUP, /* MGET of a read's marks */
+	PIN_REQ_CACHE,  /* the cache's LOOKUP: the read's marks and its entry at once */
+	PIN_REQ_MARKS,  /* a write's marks */
 };
 
 struct pin_request {
 	struct pinner *pinner;
 	struct session *session; /* NULL once the session stopped waiting (timeout, close) */
-	bool write;
+	enum pin_request_kind kind;
 	struct event timer;
 };
 
@@ -117,7 +118,7 @@ static bool add_mark(struct pin_names *n, const char *prefix, enum mark_kind kin
 
 /* window mode: max(window_ms, the worst replica lag the monitor sees + lag_margin_ms), so a
  * mark outlives replication even when replicas fall behind (CONSISTENCY.md mechanism 3). */
-static uint64_t effective_window_ms(struct worker *w)
+uint64_t pin_window_ms(struct worker *w)
 {
 	const struct cfg_pinning *cfg = pin_cfg(w);
 	struct backend_table *t = &w->proxy->backends;
@@ -133,104 +134,26 @@ static uint64_t effective_window_ms(struct worker *w)
 
 /* ---- the worker's connection --------------------------------------------------------------- */
 
-static void connect_redis(struct pinner *p);
-
-/* Every state change goes through here, so /stats' pinning.redis follows it. */
-static void set_redis_state(struct pinner *p, enum redis_state next)
-{
-	if ((p->state == REDIS_UP) != (next == REDIS_UP))
-		gauge_add(&p->worker->counters.pin_redis_up, next == REDIS_UP ? 1 : -1);
-	p->state = next;
-}
-
-static void schedule_reconnect(struct pinner *p)
-{
-	set_redis_state(p, REDIS_DOWN);
-	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : RECONNECT_MIN_MS;
-	if (p->backoff_ms > RECONNECT_MAX_MS)
-		p->backoff_ms = RECONNECT_MAX_MS;
-	struct timeval tv = {p->backoff_ms / 1000, (p->backoff_ms % 1000) * 1000};
-	evtimer_add(&p->retry, &tv);
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	connect_redis(arg);
-}
-
 /* Marks written while Redis was away are missing: reads stay safe for one more window. */
 static void extend_safe_mode(struct pinner *p)
 {
-	p->safe_until_ms = clock_ms() + effective_window_ms(p->worker);
+	p->safe_until_ms = clock_ms() + pin_window_ms(p->worker);
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+/* Keeps /stats' pinning.redis in step, and starts safe mode when Redis returns. */
+static void on_link_changed(struct redis_link *l, enum redis_link_state before)
 {
-	struct pinner *p = ac->data;
-	if (status != REDIS_OK) {
-		if (p->state != REDIS_DOWN)
-			log_warn(
-			    "worker %d: pinning Redis unreachable: %s; reads go to the primary",
-			    p->worker->id, ac->errstr);
-		p->ac = NULL; /* hiredis frees it */
-		schedule_reconnect(p);
-		return;
+	struct pinner *p = l->owner;
+	if ((before == REDIS_LINK_UP) != (l->state == REDIS_LINK_UP))
+		gauge_add(&p->worker->counters.pin_redis_up, l->state == REDIS_LINK_UP ? 1 : -1);
+	if (l->state == REDIS_LINK_UP) {
+		if (p->connected_once)
+			extend_safe_mode(p);
+		p->connected_once = true;
+	} else if (before == REDIS_LINK_UP) {
+		log_warn("worker %d: reads go to the primary until the pinning Redis returns",
+		         p->worker->id);
 	}
-	log_info("worker %d: pinning Redis connected", p->worker->id);
-	set_redis_state(p, REDIS_UP);
-	p->backoff_ms = 0;
-	if (p->connected_once)
-		extend_safe_mode(p);
-	p->connected_once = true;
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct pinner *p = ac->data;
-	(void)status;
-	if (p->state == REDIS_UP)
-		log_warn("worker %d: pinning Redis lost; reads go to the primary", p->worker->id);
-	p->ac = NULL;
-	schedule_reconnect(p);
-}
-
-static void connect_redis(struct pinner *p)
-{
-	const struct cfg_addr *a = &pin_cfg(p->worker)->redis;
-	redisAsyncContext *ac = redisAsyncConnect(a->host, a->port);
-	if (!ac || ac->err) {
-		if (ac)
-			redisAsyncFree(ac);
-		schedule_reconnect(p);
-		return;
-	}
-	ac->data = p;
-	if (redisLibeventAttach(ac, p->worker->base) != REDIS_OK) {
-		redisAsyncFree(ac);
-		schedule_reconnect(p);
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	p->ac = ac;
-	set_redis_state(p, REDIS_CONNECTING);
-}
-
-/* Drops the connection: hiredis fails every request on it, then on_disconnect reconnects. */
-static void drop_connection(struct pinner *p)
-{
-	redisAsyncContext *ac = p->ac;
-	if (!ac)
-		return;
-	if (p->state == REDIS_CONNECTING) {
-		p->ac = NULL;
-		redisAsyncFree(ac); /* no disconnect callback for a connection never made */
-		schedule_reconnect(p);
-		return;
-	}
-	redisAsyncFree(ac);
 }
 
 struct pinner *pinner_new(struct worker *w)
@@ -239,11 +162,10 @@ struct pinner *pinner_new(struct worker *w)
 	if (!p)
 		return NULL;
 	p->worker = w;
-	evtimer_assign(&p->retry, w->base, on_retry, p);
-	if (pin_cfg(w)->mode == PIN_OFF)
-		p->state = REDIS_OFF;
-	else
-		connect_redis(p);
+	snprintf(p->name, sizeof(p->name), "worker %d: pinning Redis", w->id);
+	if (pin_cfg(w)->mode != PIN_OFF)
+		redis_link_start(&p->link, w->base, &pin_cfg(w)->redis, p->name, on_link_changed,
+		                 p);
 	return p;
 }
 
@@ -251,29 +173,25 @@ void pinner_free(struct pinner *p)
 {
 	if (!p)
 		return;
-	evtimer_del(&p->retry);
-	if (p->ac) {
-		redisAsyncContext *ac = p->ac;
-		set_redis_state(p, REDIS_OFF);
-		redisAsyncSetDisconnectCallback(ac, NULL);
-		p->ac = NULL;
-		redisAsyncFree(ac);
-	}
+	if (p->link.state == REDIS_LINK_UP)
+		gauge_add(&p->worker->counters.pin_redis_up, -1);
+	redis_link_stop(&p->link);
 	free(p);
 }
 
 const char *pinner_state_str(const struct pinner *p)
 {
-	switch (p->state) {
-	case REDIS_OFF: return "off";
-	case REDIS_UP: return "up";
-	default: return "down";
-	}
+	return redis_link_state_str(p->link.state);
+}
+
+redisAsyncContext *pinner_connection(struct pinner *p)
+{
+	return p->link.state == REDIS_LINK_UP ? p->link.ac : NULL;
 }
 
 static bool reads_safe(struct pinner *p)
 {
-	return p->state != REDIS_UP || clock_ms() < p->safe_until_ms;
+	return p->link.state != REDIS_LINK_UP || clock_ms() < p->safe_until_ms;
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
@@ -301,7 +219,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct pin_request *rq = arg;
 	struct pinner *p = rq->pinner;
-	if (!rq->write) {
+	if (rq->kind != PIN_REQ_MARKS) {
 		/* A slow lookup costs only its read a trip to the primary; its late answer is
 		 * dropped. Dropping the connection would fail the writes' marks queued on it. */
 		if (rq->session)
@@ -310,24 +228,25 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	log_warn("worker %d: pinning Redis did not store marks within %d ms; it counts as down",
 	         p->worker->id, pin_cfg(p->worker)->mark_timeout_ms);
-	drop_connection(p); /* fails every request on it, rq too: the sessions go on safely */
+	redis_link_drop(&p->link); /* fails every request on it, rq too: sessions go on safely */
 }
 
 /* Sends argv for s; false if it could not be sent (the caller goes on as if Redis were down). */
-static bool send_request(struct session *s, bool write, int argc, const char **argv,
+static bool send_request(struct session *s, enum pin_request_kind kind, int argc, const char **argv,
                          const size_t *argvlen)
 {
+	bool write = kind == PIN_REQ_MARKS;
 	struct pinner *p = s->worker->pinner;
-	if (p->state != REDIS_UP)
+	if (p->link.state != REDIS_LINK_UP)
 		return false;
 	struct pin_request *rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		return false;
 	rq->pinner = p;
 	rq->session = s;
-	rq->write = write;
+	rq->kind = kind;
 	evtimer_assign(&rq->timer, s->worker->base, on_timeout, rq);
-	if (redisAsyncCommandArgv(p->ac, on_reply, rq, argc, argv, argvlen) != REDIS_OK) {
+	if (redisAsyncCommandArgv(p->link.ac, on_reply, rq, argc, argv, argvlen) != REDIS_OK) {
 		free(rq);
 		return false;
 	}
@@ -355,11 +274,16 @@ static bool send_over_names(struct session *s, bool write, const char **head, in
 			lens[i] = strlen(argv[i] = n->buf + off);
 		for (int k = 0; k < n_tail; k++, i++)
 			lens[i] = strlen(argv[i] = tail[k]);
-		sent = send_request(s, write, argc, argv, lens);
+		sent = send_request(s, write ? PIN_REQ_MARKS : PIN_REQ_LOOKUP, argc, argv, lens);
 	}
 	free(argv);
 	free(lens);
 	return sent;
+}
+
+bool pin_send_cache_lookup(struct session *s, int argc, const char **argv, const size_t *lens)
+{
+	return send_request(s, PIN_REQ_CACHE, argc, argv, lens);
 }
 
 static bool send_lookup(struct session *s)
@@ -378,7 +302,7 @@ static bool send_marks(struct session *s, const struct pin_names *n, bool settle
 {
 	char keys[16], ttl[24];
 	snprintf(keys, sizeof(keys), "%u", n->n);
-	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)effective_window_ms(s->worker));
+	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)pin_window_ms(s->worker));
 	if (pin_cfg(s->worker)->mode == PIN_WINDOW) {
 		const char *head[] = {"EVAL", LUA_SET_WINDOW, keys};
 		const char *tail[] = {MARK_VALUE_WINDOW, ttl};
@@ -446,10 +370,19 @@ static void deliver(struct pin_request *rq, const redisReply *r)
 		log_warn("session %u: pinning Redis refused a request: %s", s->id, r->str);
 	if (failed)
 		counter_inc(&s->worker->counters.pin_errors);
-	if (!rq->write)
-		s->pin.verdict = judge_lookup(s, r);
-	else if (failed)
-		extend_safe_mode(p); /* a mark may be missing */
+	switch (rq->kind) {
+	case PIN_REQ_LOOKUP: s->pin.verdict = judge_lookup(s, failed ? NULL : r); break;
+	case PIN_REQ_CACHE: {
+		const redisReply *marks = cache_lookup_answered(s, failed ? NULL : r);
+		s->pin.verdict = failed ? PIN_SAFE : marks ? judge_lookup(s, marks) : PIN_FREE;
+		/* a reply that makes no sense comes back as marks, and is judged SAFE */
+		break;
+	}
+	case PIN_REQ_MARKS:
+		if (failed)
+			extend_safe_mode(p); /* a mark may be missing */
+		break;
+	}
 	session_pin_answered(s);
 }
 
@@ -682,7 +615,8 @@ bool pin_before_command(struct session *s, struct plan *p)
 	case PIN_OP_NONE: return true;
 	case PIN_OP_READ:
 		counter_inc(&s->worker->counters.pin_lookups);
-		if (reads_safe(pn) || !send_lookup(s)) {
+		if (reads_safe(pn) ||
+		    !(cache_wants_lookup(s) ? cache_send_lookup(s) : send_lookup(s))) {
 			ps->verdict = PIN_SAFE;
 			apply_verdict(s, p);
 			return true;
@@ -692,6 +626,9 @@ bool pin_before_command(struct session *s, struct plan *p)
 		struct pin_names marks = {0};
 		bool sent =
 		    marks_before(s, &marks) && (marks.n == 0 || send_marks(s, &marks, false, NULL));
+		if (sent && marks.n > 0)
+			cache_invalidate_marks(
+			    s, &marks); /* right behind the marks, same connection */
 		unsigned n = marks.n;
 		names_free(&marks);
 		if (!sent || n == 0) {

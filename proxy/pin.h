@@ -81,6 +81,13 @@ struct pinner *pinner_new(struct worker *w);
 void pinner_free(struct pinner *p);
 /* "up", "down" or "off" (mode = off), for /stats. */
 const char *pinner_state_str(const struct pinner *p);
+/* How long a mark lives now: max(window_ms, worst replica lag + lag_margin_ms). */
+uint64_t pin_window_ms(struct worker *w);
+/* The connection, while it is up (else NULL), for requests no session waits for. */
+typedef struct redisAsyncContext redisAsyncContext;
+redisAsyncContext *pinner_connection(struct pinner *p);
+/* cache.c: sends the cache's LOOKUP as s's pin lookup (its answer: cache_lookup_answered). */
+bool pin_send_cache_lookup(struct session *s, int argc, const char **argv, const size_t *lens);
 
 /* ---- sessions ------------------------------------------------------------------------------ */
 

@@ -9,8 +9,10 @@
 
 #include "backend.h"
 #include "balance.h"
+#include "cache.h"
 #include "clock.h"
 #include "keys.h"
+#include "log.h"
 #include "packet.h"
 #include "pin.h"
 #include "proxy.h"
@@ -150,6 +152,7 @@ static void plan_query(struct session *s, const struct pkt_frame *f, struct plan
 		snprintf(p->table, sizeof(p->table), "%s", c.tables[0].name);
 	}
 	pin_plan(s, &c, sql, len, NULL, p);
+	cache_plan(s, &c, sql, len, NULL);
 }
 
 /* A statement's own reason, at prepare time: transactions and locks are judged per execution. */
@@ -220,6 +223,27 @@ static bool add_bound_value(const void *ctx, unsigned i, enum schema_col_kind ki
 	}
 }
 
+/* An execution's parameters as its cache entry is named by: the types from the packet or, when
+ * it does not repeat them, from the first execution that did. */
+static bool execution_bytes(const struct stmt *st, const struct stmt_execute *x,
+                            const uint8_t *payload, size_t len, struct cache_params *out)
+{
+	const size_t nulls_at = 10; /* command, id, flags, iteration count */
+	size_t types_len = 2 * (size_t)st->n_params;
+	if (st->n_params == 0) {
+		*out = (struct cache_params){0};
+		return true;
+	}
+	const uint8_t *types = x->has_types ? payload + x->types_offset : st->types;
+	size_t values_at = x->bound_offset + 1 + (x->has_types ? types_len : 0);
+	if (!types || values_at > len || x->bound_offset < nulls_at)
+		return false;
+	*out =
+	    (struct cache_params){payload + nulls_at, x->bound_offset - nulls_at, types,
+	                          types_len,          payload + values_at,        len - values_at};
+	return true;
+}
+
 static void plan_execute(struct session *s, const struct pkt_frame *f, struct plan *p)
 {
 	p->reason = ROUTE_COMMAND;
@@ -236,6 +260,11 @@ static void plan_execute(struct session *s, const struct pkt_frame *f, struct pl
 		return;
 	}
 	p->execute = true;
+	/* Kept now, not only when forwarded: a cache hit answers it without a backend, and the
+	 * next execution may leave the types out. */
+	if (p->exec.has_types &&
+	    !stmt_keep_types(p->stmt, buf + PKT_HEADER_LEN + p->exec.types_offset))
+		log_warn("session %u: out of memory keeping a statement's types", s->id);
 	p->reason = execute_reason(s, p->stmt, &p->exec);
 	p->assigns_user_vars = p->stmt->reason == ROUTE_WRITE; /* its text is not classified here */
 	if (proxy_config(s->worker->proxy)->pinning.mode != PIN_OFF) {
@@ -245,6 +274,10 @@ static void plan_execute(struct session *s, const struct pkt_frame *f, struct pl
 		struct keys_params params = {add_bound_value, &bound};
 		classify(p->stmt->sql, p->stmt->sql_len, s->db, &c);
 		pin_plan(s, &c, p->stmt->sql, p->stmt->sql_len, &params, p);
+		struct cache_params bound_bytes;
+		if (execution_bytes(p->stmt, &p->exec, buf + PKT_HEADER_LEN, f->payload_len,
+		                    &bound_bytes))
+			cache_plan(s, &c, p->stmt->sql, p->stmt->sql_len, &bound_bytes);
 	}
 }
 

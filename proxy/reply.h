@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include "packet.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +63,14 @@ struct reply {
 /* Starts tracking the reply to command cmd on a connection with capability flags caps. */
 void reply_start(struct reply *r, uint8_t cmd, uint32_t caps);
 enum reply_kind reply_kind_of(uint8_t cmd);
+
+/* An answer any session asking the same could be given as it is: no error, no warning to ask
+ * about, no further result, no session state it changed. */
+static inline bool reply_storable(const struct reply *r)
+{
+	return !r->failed && r->status_known && r->warnings == 0 &&
+	       !(r->status & (SERVER_MORE_RESULTS_EXISTS | SERVER_SESSION_STATE_CHANGED));
+}
 
 static inline bool reply_done(const struct reply *r)
 {

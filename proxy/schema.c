@@ -108,11 +108,13 @@ size_t schema_table_count(const struct schema *s)
 
 #define USER_SCHEMAS "NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"
 
-/* Every user table with its column count, then every column of a unique index (the primary key
- * first), in key order. */
-static const char TABLES_SQL[] = "SELECT TABLE_SCHEMA, TABLE_NAME, COUNT(*) "
-                                 "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA " USER_SCHEMAS
-                                 " GROUP BY TABLE_SCHEMA, TABLE_NAME";
+/* Every user table (and view) with its column count and whether it is a base table, then every
+ * column of a unique index (the primary key first), in key order. */
+static const char TABLES_SQL[] =
+    "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, COUNT(*), MAX(t.TABLE_TYPE) = 'BASE TABLE' "
+    "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+    "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+    "WHERE c.TABLE_SCHEMA " USER_SCHEMAS " GROUP BY c.TABLE_SCHEMA, c.TABLE_NAME";
 static const char KEYS_SQL[] =
     "SELECT s.TABLE_SCHEMA, s.TABLE_NAME, s.INDEX_NAME, s.COLUMN_NAME, c.ORDINAL_POSITION, "
     "c.DATA_TYPE, c.EXTRA "
@@ -185,6 +187,7 @@ static struct schema *load_tables(MYSQL *c)
 		snprintf(t->db, sizeof(t->db), "%s", row[0]);
 		snprintf(t->name, sizeof(t->name), "%s", row[1]);
 		t->n_columns = row[2] ? (unsigned)atoi(row[2]) : 0;
+		t->base_table = row[3] && strcmp(row[3], "1") == 0;
 	}
 	mysql_free_result(res);
 	index_tables(s);

@@ -73,6 +73,7 @@ const char *session_state_str(enum session_state state)
 	case SESSION_SYNC: return "sync";
 	case SESSION_PIN: return "pin";
 	case SESSION_RATE_WAIT: return "rate_wait";
+	case SESSION_CACHE_WAIT: return "cache_wait";
 	case SESSION_CLOSED: return "closed";
 	}
 	return "?";
@@ -109,7 +110,7 @@ static void send_server_error(struct session *s, uint8_t seq, const struct serve
 
 /* ---- backend connections ------------------------------------------------------------------ */
 
-static struct server_key server_key_for(const struct session *s)
+struct server_key session_server_key(const struct session *s)
 {
 	return (struct server_key){
 	    .user = s->user,
@@ -198,7 +199,7 @@ static void on_server_ready(struct server *srv, const struct server_error *err, 
 /* Asks the pool for a connection to b; the session owns it at once, ready or not. */
 static struct server *acquire(struct session *s, struct backend *b)
 {
-	struct server_key key = server_key_for(s);
+	struct server_key key = session_server_key(s);
 	struct server *srv = pool_acquire(&s->worker->pool, b, &key, s->db, on_server_ready, s);
 	if (!srv) {
 		session_send_error(s, s->reply_seq, 1040, "08004",
@@ -334,7 +335,7 @@ static bool send_internal(struct session *s, struct server *srv, const uint8_t *
 	s->target = srv;
 	s->packet_left = 0;
 	s->reply_started = false;
-	reply_start(&s->reply, packet[PKT_HEADER_LEN], server_key_for(s).caps);
+	reply_start(&s->reply, packet[PKT_HEADER_LEN], session_server_key(s).caps);
 	session_set_state(s, SESSION_SYNC);
 	return true;
 }
@@ -468,6 +469,8 @@ static bool rewrite_execute(struct session *s, const struct pkt_frame *f, const 
 	}
 	bool add_types = !p->exec.has_types && st->n_params &&
 	                 !(to_replica ? st->types_on_replica : st->types_on_primary);
+	if (add_types && !st->types)
+		return false; /* never kept (out of memory): the session cannot go on */
 	if (!to_replica && !add_types)
 		return evbuffer_remove_buffer(s->client.in, srv->st.out, f->wire_len) ==
 		       (int)f->wire_len;
@@ -563,7 +566,8 @@ static void forward_command(struct session *s, const struct pkt_frame *f, struct
 	if (closing)
 		close_statement(s, closing);
 	count_statement(s, srv);
-	reply_start(&s->reply, s->command, server_key_for(s).caps);
+	cache_command_sent(s, srv->backend, srv == s->replica);
+	reply_start(&s->reply, s->command, session_server_key(s).caps);
 	s->packet_left = 0;
 	s->reply_started = false;
 	if (!stream_flush(&srv->st)) {
@@ -572,6 +576,21 @@ static void forward_command(struct session *s, const struct pkt_frame *f, struct
 	}
 	if (!reply_done(&s->reply))
 		session_set_state(s, SESSION_QUERY);
+}
+
+/* The cache wrote the command's answer: send it on. */
+static bool answered_from_cache(struct session *s)
+{
+	if (stream_flush(&s->client))
+		return true;
+	session_close(s, "cannot write to client");
+	return false;
+}
+
+void session_cache_wait_over(struct session *s)
+{
+	session_set_state(s, SESSION_IDLE);
+	session_run_commands(s);
 }
 
 /* Handles complete commands waiting in the client's input, while the session is idle. */
@@ -616,8 +635,21 @@ void session_run_commands(struct session *s)
 		if (!limits_admit(s, &f))
 			continue; /* waiting (state changed), or refused: go on with the next */
 		plan_command(s, &f, &p);
+		if (cache_serve_local(s, &f)) {
+			if (!answered_from_cache(s))
+				return;
+			continue;
+		}
 		if (!pin_before_command(s, &p))
 			return;
+		switch (cache_after_lookup(s, &f)) {
+		case CACHE_GO: break;
+		case CACHE_SERVED:
+			if (!answered_from_cache(s))
+				return;
+			continue;
+		case CACHE_WAITING: session_set_state(s, SESSION_CACHE_WAIT); return;
+		}
 		struct server *srv = server_for(s, &p);
 		if (!srv || !in_step(s, srv, &p))
 			return;
@@ -753,6 +785,7 @@ static void reply_finished(struct session *s)
 		s->primary_status = s->reply.status;
 	if (srv == s->replica && s->route == ROUTE_READ_ONLY_TRANSACTION && s->reply.status_known)
 		s->read_only_transaction = (s->reply.status & SERVER_STATUS_IN_TRANS) != 0;
+	cache_reply_finished(s, reply_storable(&s->reply));
 	if (s->effects && !s->reply.failed)
 		apply_effects(s, s->effects);
 	drop_effects(s);
@@ -798,6 +831,7 @@ static void lost_backend(struct session *s, struct server *srv, const char *why)
 			return;
 		s->excluded_replica = srv->backend->index;
 		s->replica_failures++;
+		cache_command_abandoned(s);
 		if (s->state == SESSION_QUERY) {
 			evbuffer_prepend_buffer(s->client.in, s->retry);
 			counter_inc(&counters(s)->queries_retried);
@@ -848,6 +882,7 @@ static bool forward_packet(struct session *s, struct evbuffer *in, struct evbuff
 	s->packet_left = total - now;
 	if (!out)
 		return evbuffer_drain(in, now) == 0;
+	cache_capture(s, in, now);
 	s->reply_seq = (uint8_t)(h.seq + 1);
 	s->reply_started = true;
 	return evbuffer_remove_buffer(in, out, now) == (int)now;
@@ -863,6 +898,8 @@ static bool move_reply(struct session *s, struct evbuffer *in, struct evbuffer *
 			size_t n = avail < s->packet_left ? avail : s->packet_left;
 			if (n == 0)
 				return true;
+			if (out)
+				cache_capture(s, in, n);
 			int moved =
 			    out ? evbuffer_remove_buffer(in, out, n) : evbuffer_drain(in, n);
 			if (out ? moved != (int)n : moved != 0)
@@ -960,6 +997,7 @@ static void on_client_readable(struct session *s)
 	case SESSION_SYNC:
 	case SESSION_PIN:
 	case SESSION_RATE_WAIT:
+	case SESSION_CACHE_WAIT:
 	case SESSION_LOGIN_BACKEND:
 	case SESSION_CONNECT_BACKEND:
 		if (evbuffer_get_length(s->client.in) > MAX_PENDING_INPUT)
@@ -1105,6 +1143,7 @@ void session_close(struct session *s, const char *reason)
 	session_drop_backends(s);
 	drop_effects(s);
 	pin_session_free(s);
+	cache_session_free(s);
 	limits_session_closed(s);
 	if (!stream_flush(&s->client)) /* a last error packet, if the socket takes it */
 		log_debug("session %u: final flush failed: %s", s->id,

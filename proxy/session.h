@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include "cache.h"
 #include "handshake.h"
 #include "history.h"
 #include "pin.h"
@@ -23,6 +24,7 @@
 #include <stdint.h>
 
 struct worker;
+struct server_key;
 struct server;
 struct cfg_user;
 struct evbuffer;
@@ -41,7 +43,8 @@ enum session_state {
 	SESSION_QUERY,           /* a command is at a backend; its reply streams back */
 	SESSION_SYNC, /* the proxy's own command (replay, prepare) runs before the client's */
 	SESSION_PIN,  /* waiting for Redis: pin marks before a command, or before its reply ends */
-	SESSION_RATE_WAIT, /* a statement waits for its user's max_qps token (user_limits.c) */
+	SESSION_RATE_WAIT,  /* a statement waits for its user's max_qps token (user_limits.c) */
+	SESSION_CACHE_WAIT, /* a read waits for another session to fill its cache entry */
 	SESSION_CLOSED,
 };
 
@@ -105,6 +108,7 @@ struct session {
 	struct temp_table *temps;
 	size_t n_temps;
 	struct pin_session pin;
+	struct cache_session cache;
 	/* per-user limits (user_limits.c) and the slow-query log (slowlog.c) */
 	struct limit_user *limit;          /* the user's entry while the session holds a slot */
 	struct event *rate_timer;          /* SESSION_RATE_WAIT: when the reserved token is due */
@@ -129,6 +133,8 @@ void session_send_error(struct session *s, uint8_t seq, uint16_t code, const cha
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Sends OK (seq) to a completed login and starts serving commands. */
 void session_login_done(struct session *s);
+/* What a backend connection for s must be logged in as (user, charset, capabilities). */
+struct server_key session_server_key(const struct session *s);
 /* Drops both backends (back to the pool when between commands) and the state tied to them. */
 void session_drop_backends(struct session *s);
 /* Makes sure the session holds a ready backend to check its database on (the primary, or a

@@ -134,15 +134,14 @@ static bool is_word_char(unsigned char c)
 
 /* ---- lexer ------------------------------------------------------------------------------- */
 
-static const char *skip_blanks(const char *s, const char *e)
+const char *sqllex_skip_blanks(const char *s, const char *e)
 {
 	while (s < e && is_space((unsigned char)*s))
 		s++;
 	return s;
 }
 
-/* Moves *s past word if [*s, e) starts with it as a whole word. */
-static bool take_word(const char **s, const char *e, const char *word)
+bool sqllex_take_word(const char **s, const char *e, const char *word)
 {
 	size_t n = strlen(word);
 	if ((size_t)(e - *s) < n || !sqllex_same_ci(*s, n, word))
@@ -153,19 +152,26 @@ static bool take_word(const char **s, const char *e, const char *word)
 	return true;
 }
 
+const char *sqllex_hint_body(const char *s, const char *e)
+{
+	s = sqllex_skip_blanks(s, e);
+	if (!sqllex_take_word(&s, e, "sluice"))
+		return NULL;
+	s = sqllex_skip_blanks(s, e);
+	if (s == e || *s != ':')
+		return NULL;
+	return sqllex_skip_blanks(s + 1, e);
+}
+
 /* A comment's text [s, e) that says "sluice:primary" or "sluice : replica", in any case. */
 static void note_hint(struct sqllex *lx, const char *s, const char *e)
 {
-	s = skip_blanks(s, e);
-	if (!take_word(&s, e, "sluice"))
+	s = sqllex_hint_body(s, e);
+	if (!s)
 		return;
-	s = skip_blanks(s, e);
-	if (s == e || *s != ':')
-		return;
-	s = skip_blanks(s + 1, e);
-	if (take_word(&s, e, "primary"))
+	if (sqllex_take_word(&s, e, "primary"))
 		lx->hints |= SQLLEX_HINT_PRIMARY;
-	else if (take_word(&s, e, "replica"))
+	else if (sqllex_take_word(&s, e, "replica"))
 		lx->hints |= SQLLEX_HINT_REPLICA;
 }
 

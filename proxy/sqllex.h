@@ -182,6 +182,13 @@ static inline bool sqllex_kw_has(enum sql_kw kw, enum sql_kw_prop prop)
 
 /* Is s[0..len) the word (ASCII letters compared without case)? */
 bool sqllex_same_ci(const char *s, size_t len, const char *word);
+/* [s, e) without its leading blanks. */
+const char *sqllex_skip_blanks(const char *s, const char *e);
+/* Moves *s past word if [*s, e) starts with it as a whole word, in any case. */
+bool sqllex_take_word(const char **s, const char *e, const char *word);
+/* A comment's text [s, e) past "sluice:" (any case, blanks around the colon): where a hint's
+ * word starts; NULL when the comment is no sluice hint. */
+const char *sqllex_hint_body(const char *s, const char *e);
 
 /* ---- tokens ------------------------------------------------------------------------------ */
 

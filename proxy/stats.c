@@ -7,6 +7,7 @@
 #include "stats.h"
 
 #include "backend.h"
+#include "cache.h"
 #include "counters.h"
 #include "dashboard.h"
 #include "log.h"
@@ -85,6 +86,26 @@ static const char *pinning_redis_state(struct proxy *p, const struct counters_su
 	return sum->pin_redis_up == p->n_workers ? "up" : "down";
 }
 
+/* The cache's own facts beside its counters: whether it runs, its Redis (the pinning one), and
+ * the worst delivery delay of invalidations to the in-process tiers. */
+static void add_cache_state(json_t *root, struct proxy *p, const struct counters_sum *sum)
+{
+	bool on = proxy_config(p)->cache.enabled;
+	uint64_t lag = 0;
+	for (int i = 0; on && i < p->n_workers; i++) {
+		uint64_t l = cache_worker_lag_ms(p->workers[i].cache);
+		lag = l > lag ? l : lag;
+	}
+	json_t *g = group(root, "cache");
+	json_object_set_new(g, "enabled", json_boolean(on));
+	json_object_set_new(g, "redis", json_string(on ? pinning_redis_state(p, sum) : "off"));
+	json_object_set_new(g, "tailer",
+	                    json_string(!on                                      ? "off"
+	                                : sum->cache_tailer_seen == p->n_workers ? "up"
+	                                                                         : "down"));
+	json_object_set_new(g, "local_invalidation_lag_ms", json_integer((json_int_t)lag));
+}
+
 static json_t *stats_json(struct proxy *p, const struct counters_sum *sum)
 {
 	json_t *root = json_object();
@@ -99,6 +120,7 @@ static json_t *stats_json(struct proxy *p, const struct counters_sum *sum)
 	json_object_set_new(root, "backends", backends);
 	json_object_set_new(group(root, "pinning"), "redis",
 	                    json_string(pinning_redis_state(p, sum)));
+	add_cache_state(root, p, sum);
 	return root;
 }
 

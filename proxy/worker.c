@@ -8,6 +8,7 @@
 #include "worker.h"
 
 #include "balance.h"
+#include "cache.h"
 #include "clock.h"
 #include "log.h"
 #include "proxy.h"
@@ -191,6 +192,9 @@ bool worker_init(struct worker *w, struct proxy *p, int id)
 	w->pinner = pinner_new(w);
 	if (!w->pinner)
 		return false;
+	w->cache = cache_worker_new(w);
+	if (proxy_config(p)->cache.enabled && !w->cache)
+		return false;
 	w->listener =
 	    evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, -1, p->listen_fd);
 	if (!w->listener)
@@ -253,8 +257,10 @@ void worker_free(struct worker *w)
 {
 	if (w->listener)
 		evconnlistener_free(w->listener);
-	pinner_free(w->pinner); /* its events live on the base */
+	pinner_free(w->pinner); /* its events live on the base; it answers pending fills first */
 	w->pinner = NULL;
+	cache_worker_free(w->cache);
+	w->cache = NULL;
 	schema_release(w->schema);
 	w->schema = NULL;
 	if (w->base) {

@@ -44,8 +44,9 @@ struct worker {
 	struct session *dead_sessions;
 	struct server *dead_servers;
 	struct worker_counters counters;
-	struct pinner *pinner;          /* pin marks: this worker's Redis connection */
-	struct schema *schema;          /* its reference to the current key snapshot */
+	struct pinner *pinner;      /* pin marks: this worker's Redis connection */
+	struct cache_worker *cache; /* its result-cache tier and feed; NULL when the cache is off */
+	struct schema *schema;      /* its reference to the current key snapshot */
 	unsigned schema_generation;
 	pthread_t thread;
 };

@@ -37,8 +37,25 @@ Key space of t (--keys K, preloaded with ver 0): 1..K/2 written through Sluice, 
 by direct writers, the last K/4 never written (cold); rows inserted during the run get ids
 above K. t_auto is a second table with an AUTO_INCREMENT key.
 
-Exit status: 0 when there was no violation and no error, 1 otherwise, 2 when it could not set
-up. --json prints one JSON object with every total on stdout.
+With --cache (Sluice instances with [cache] enabled, and sluice-binlog running on the same
+Redis so that writes around Sluice are invalidated too), it also checks G2/G3 for the result
+cache:
+  direct_stale_late  a read of a row written around Sluice that misses a version acknowledged
+                     more than --g2-bound-ms before the read began (the tailer had that long to
+                     invalidate): counted as a failure
+  settle             after the run, all threads stopped, --settle seconds pass; then every row
+                     of both tables is read through every --port (--read-port if given) by
+                     --settle-reads connections each (so several workers' in-process tiers are
+                     looked at), with the same statement text the readers used (so their cache
+                     entries are hit), plus a sample of the non-point statements the readers
+                     sent; every answer must equal the primary's. Each difference is a
+                     mismatch; mismatched reads are read once more a second later to tell a slow
+                     invalidation from a lost one.
+The cache counters of each instance's /stats are added to stats_delta.
+
+Exit status: 0 when there was no violation, no error and (with --cache) no late stale direct
+read and no settle mismatch; 1 otherwise, 2 when it could not set up. --json prints one JSON
+object with every total on stdout.
 """
 
 import argparse
@@ -57,6 +74,7 @@ import urllib.request
 import pymysql
 
 HISTORY = 16           # acknowledged versions kept per row (to name the write a read missed)
+STATEMENTS_KEPT = 20000  # distinct non-point read statements remembered for the settle check
 RECENT_S = 8.0         # how far back readers look for recently acknowledged rows
 SAMPLES = 20           # violations / errors kept verbatim in the report
 
@@ -145,6 +163,16 @@ class Totals:
             if len(self.violations) < SAMPLES:
                 self.violations.append(v)
 
+    def high(self, name, value):
+        with self.lock:
+            self.c[name] = max(self.c[name], int(value))
+
+    def direct_late(self, v):
+        with self.lock:
+            self.c["direct_stale_late"] += 1
+            if len(self.violations) < SAMPLES:
+                self.violations.append(dict(v, write_kind="direct", read_kind="direct_late"))
+
     def error(self, where, e):
         with self.lock:
             self.c["errors"] += 1
@@ -161,6 +189,9 @@ class Checker:
         self.t_auto = "`%s`.`%s_auto`" % (self.db, args.table)
         self.acks = Acks()
         self.direct_acks = {}                   # id -> newest version acked on the primary
+        self.direct_hist = {}                   # id -> [(t_ok, version)], last HISTORY
+        self.statements = set()                 # non-point read texts sent (for the settle)
+        self.settle_report = None
         self.direct_lock = threading.Lock()
         self.tot = Totals()
         self.stop = threading.Event()
@@ -244,9 +275,13 @@ class Checker:
                                ("queries", "replica"), ("queries", "pinned"),
                                ("queries", "errors"), ("queries", "fallback"),
                                ("pinning", "lookups"), ("pinning", "marks"),
-                               ("pinning", "errors"), ("pinning", "safe_reads")):
+                               ("pinning", "errors"), ("pinning", "safe_reads"),
+                               ("cache", "hits"), ("cache", "local_hits"), ("cache", "misses"),
+                               ("cache", "fills"), ("cache", "stale_fills_rejected"),
+                               ("cache", "fills_skipped"), ("cache", "waits"),
+                               ("cache", "invalidations")):
                 v = s.get(group, {}).get(key)
-                if isinstance(v, int):
+                if isinstance(v, int) and not isinstance(v, bool):
                     out["%s.%s" % (group, key)] += v
         return out
 
@@ -365,8 +400,13 @@ class Checker:
                     k = rng.randint(lo, hi)
                     cur.execute("UPDATE %s SET ver = LAST_INSERT_ID(ver + 1) WHERE id = %d"
                                 % (self.t, k))
+                    t_ok = now()
                     with self.direct_lock:
                         self.direct_acks[k] = max(self.direct_acks.get(k, 0), cur.lastrowid)
+                        h = self.direct_hist.setdefault(k, [])
+                        h.append((t_ok, cur.lastrowid))
+                        if len(h) > HISTORY:
+                            del h[0]
                 self.tot.inc("writes.direct")
                 time.sleep(0.01)
             except pymysql.err.Error as e:
@@ -452,6 +492,10 @@ class Checker:
             sql = "SELECT id, ver FROM %s WHERE id IN (%s)" % (table, ", ".join(map(str, keys)))
         else:
             sql = "SELECT id, ver FROM %s WHERE id BETWEEN %d AND %d" % (table, keys[0], keys[-1])
+        if self.a.cache and kind in ("point_and", "in", "between"):
+            with self.new_lock:
+                if len(self.statements) < STATEMENTS_KEPT:
+                    self.statements.add(sql)
         t_start = now()
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -471,15 +515,106 @@ class Checker:
                     "t": round(t_start - self.t0, 3), "at": wall()})
 
     def read_direct(self, conn, k):
+        t_start = now()
+        late = t_start - self.a.g2_bound_ms / 1000.0
         with self.direct_lock:
             exp = self.direct_acks.get(k, 0)
+            h = self.direct_hist.get(k, [])
+            exp_late = max((v for t, v in h if t <= late), default=0)
+            t_late = max((t for t, v in h if t <= late), default=None)
+            hist = list(h)
+        sql = "SELECT id, ver FROM %s WHERE id = %d" % (self.t, k)
         with conn.cursor() as cur:
-            cur.execute("SELECT id, ver FROM %s WHERE id = %d" % (self.t, k))
+            cur.execute(sql)
             row = cur.fetchone()
         self.tot.inc("reads")
         self.tot.inc("reads.direct")
-        if row is not None and int(row[1]) < exp:
+        got = int(row[1]) if row is not None else None
+        if got is not None and got < exp:
             self.tot.inc("direct_stale")       # allowed (G1 covers writes through Sluice)
+            missed = [t for t, v in hist if v > got]
+            if missed:
+                self.tot.high("direct_stale_max_ms", (t_start - min(missed)) * 1000)
+        if self.a.cache and exp_late and (got is None or got < exp_late):
+            # G2: the tailer had g2_bound_ms to invalidate that version's cached answers.
+            self.tot.direct_late({
+                "id": k, "expected": exp_late, "got": got, "sql": sql,
+                "ms_since_ok": round((t_start - t_late) * 1000, 1),
+                "t": round(t_start - self.t0, 3), "at": wall()})
+
+    # ------------------------------------------------------------ settle (--cache)
+
+    def settle(self):
+        """G3 after the writers stopped: every answer through every instance equals the
+        primary's (see the module comment)."""
+        time.sleep(self.a.settle)
+        t_settle = now()
+        point = "SELECT id, ver FROM %s WHERE id = %d"
+        with self.primary() as c, c.cursor() as cur:
+            truth = {}
+            for tbl, table in (("t", self.t), ("t_auto", self.t_auto)):
+                cur.execute("SELECT id, ver FROM %s" % table)
+                truth[tbl] = {int(i): int(v) for i, v in cur.fetchall()}
+            rng = random.Random(self.a.seed or None)
+            stmts = sorted(self.statements)
+            stmts = rng.sample(stmts, min(len(stmts), self.a.settle_statements))
+            answers = {}
+            for sql in stmts:
+                cur.execute(sql)
+                answers[sql] = tuple(sorted((int(i), int(v)) for i, v in cur.fetchall()))
+        work = [(point % (self.t if tbl == "t" else self.t_auto, k),
+                 ((k, ver),)) for tbl in ("t", "t_auto") for k, ver in sorted(truth[tbl].items())]
+        work += list(answers.items())
+        lock = threading.Lock()
+        out = {"rows": sum(len(v) for v in truth.values()), "statements": len(stmts),
+               "reads": 0, "mismatches": 0, "still_stale_after_1s": 0, "by_port": {},
+               "mismatch_samples": []}
+        bad = []
+
+        def one(port, idx):
+            n = 0
+            mism = []
+            try:
+                with self.connect(port) as c, c.cursor() as cur:
+                    for sql, want in work:
+                        cur.execute(sql)
+                        got = tuple(sorted((int(i), int(v)) for i, v in cur.fetchall()))
+                        n += 1
+                        if got != want:
+                            mism.append((port, idx, sql, want, got))
+            except pymysql.err.Error as e:
+                self.tot.error("settle", e)
+            with lock:
+                out["reads"] += n
+                out["by_port"][str(port)] = out["by_port"].get(str(port), 0) + len(mism)
+                bad.extend(mism)
+
+        threads = [threading.Thread(target=one, args=(p, i), daemon=True)
+                   for p in (self.a.read_port or self.a.port)
+                   for i in range(self.a.settle_reads)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(300)
+        out["mismatches"] = len(bad)
+        if bad:
+            time.sleep(1.0)
+        for port, idx, sql, want, got in bad:
+            again = None
+            try:
+                with self.connect(port) as c, c.cursor() as cur:
+                    cur.execute(sql)
+                    again = tuple(sorted((int(i), int(v)) for i, v in cur.fetchall()))
+            except pymysql.err.Error as e:
+                self.tot.error("settle", e)
+            if again != want:
+                out["still_stale_after_1s"] += 1
+            if len(out["mismatch_samples"]) < SAMPLES:
+                out["mismatch_samples"].append({
+                    "port": port, "connection": idx, "sql": sql, "primary": want, "sluice": got,
+                    "one_second_later": again, "at": wall()})
+        out["seconds"] = round(now() - t_settle, 1)
+        return out
 
     # ------------------------------------------------------------ run
 
@@ -515,6 +650,8 @@ class Checker:
             hung = sum(th.is_alive() for th in threads)
             if hung:
                 self.tot.error("main", RuntimeError("%d threads still running after 60 s" % hung))
+            if self.a.cache:
+                self.settle_report = self.settle()
             after = self.stats()
         finally:
             if not self.a.keep_table:
@@ -540,10 +677,14 @@ class Checker:
                                    if k.startswith("violations.")},
             "errors": c["errors"],
             "errors_by_where": {k[7:]: v for k, v in sorted(c.items()) if k.startswith("errors.")},
+            "direct_stale_late": c["direct_stale_late"],
+            "direct_stale_max_ms": c["direct_stale_max_ms"],
             "stats_delta": dict(sorted(delta.items())),
             "violation_samples": self.tot.violations,
             "error_samples": self.tot.errors,
         }
+        if self.settle_report is not None:
+            out["settle"] = self.settle_report
         if self.a.stats_port:
             pinned = delta.get("queries.pinned", 0)
             replica = delta.get("queries.replica", 0)
@@ -564,7 +705,17 @@ def print_human(r, f=sys.stdout):
         p("Sluice /stats: pinned %d, replica %d (replica share %.1f%%); %s" % (
             r["reads_pinned"], r["reads_replica"], 100 * r["replica_share"],
             ", ".join("%s %+d" % kv for kv in r["stats_delta"].items())))
-    p("direct rows read stale (allowed): %d" % r["direct_stale"])
+    p("direct rows read stale (allowed): %d, at most %d ms after the commit of the version they "
+      "missed" % (r["direct_stale"], r["direct_stale_max_ms"]))
+    if "settle" in r:
+        st = r["settle"]
+        p("cache: direct rows read stale more than --g2-bound-ms after their commit: %d"
+          % r["direct_stale_late"])
+        p("SETTLE MISMATCHES %d (still stale 1 s later: %d) of %d reads: %d rows, %d statements, "
+          "by port %s, %.1f s" % (st["mismatches"], st["still_stale_after_1s"], st["reads"],
+                                  st["rows"], st["statements"], st["by_port"], st["seconds"]))
+        for m in st["mismatch_samples"]:
+            p("  ", json.dumps(m))
     p("VIOLATIONS %d %s" % (r["violations"], r["violations_by_kind"] or ""))
     for v in r["violation_samples"]:
         p("  ", json.dumps(v))
@@ -606,6 +757,20 @@ def parse_args(argv=None):
     ap.add_argument("--new-conn-share", type=float, default=0.2,
                     help="share of reads made on a brand-new connection (0.2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", action="store_true",
+                    help="the instances cache results: count late stale direct reads and run "
+                    "the settle check after the run (needs sluice-binlog on the same Redis for "
+                    "--direct-port writes)")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="with --cache: seconds between the end of the writes and the settle "
+                    "check (2)")
+    ap.add_argument("--settle-reads", type=int, default=3,
+                    help="with --cache: connections per port reading every row (3)")
+    ap.add_argument("--settle-statements", type=int, default=300,
+                    help="with --cache: non-point read statements replayed (300)")
+    ap.add_argument("--g2-bound-ms", type=float, default=1000.0,
+                    help="with --cache: a direct read older than a direct write acknowledged "
+                    "this long before it is a failure (1000)")
     ap.add_argument("--json", action="store_true", help="print the report as one JSON object")
     a = ap.parse_args(argv)
     if a.replica_port is None:
@@ -637,7 +802,9 @@ def main(argv=None):
         print(json.dumps(r))
     else:
         print_human(r)
-    return 1 if r["violations"] or r["errors"] else 0
+    failed = r["violations"] or r["errors"] or r.get("direct_stale_late")
+    failed = failed or r.get("settle", {}).get("mismatches")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

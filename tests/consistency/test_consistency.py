@@ -59,18 +59,19 @@ def run_checker(*args, duration):
     return r.returncode, report
 
 
-def drop_tables():
+def drop_tables(tables):
     with harness.primary_connect() as c, c.cursor() as cur:
-        for t in TABLES.values():
+        for t in tables.values():
             cur.execute("DROP TABLE IF EXISTS `%s`.`%s`" % (harness.TEST_DB, t))
             cur.execute("DROP TABLE IF EXISTS `%s`.`%s_auto`" % (harness.TEST_DB, t))
 
 
-def restore():
+def restore(tables=TABLES):
+    """Replicas undelayed and caught up, the run's tables dropped."""
     try:
         set_replica_delay(0)
     finally:
-        drop_tables()
+        drop_tables(tables)
         harness.wait_replicas_caught_up(timeout=60)
 
 

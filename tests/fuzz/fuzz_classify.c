@@ -6,7 +6,11 @@
  * database, and the result routed for a few session states. Beyond not crashing, the
  * invariants test_classify.c states for any input must hold, and no statement the classifier
  * says must run on the primary may be routed to a replica outside a read-only transaction.
+ * The result cache's decisions (proxy/cacheable.c) run on the same text: the verdict must agree
+ * with itself and the classifier, and the cache key must be no longer than the text, its own
+ * key, and classified as the text is but for the routing hints its dropped comments held.
  */
+#include "cacheable.h"
 #include "classify.h"
 #include "router.h"
 
@@ -58,6 +62,43 @@ static void check_route(const struct cls_result *r, const struct route_session *
 	CHECK(!(r->flags & hard) && r->kind != CLS_KIND_UNKNOWN);
 }
 
+static void check_verdict(const char *sql, size_t size, const struct cls_result *r)
+{
+	struct cache_verdict v;
+	cacheable_inspect(sql, size, r, &v);
+	CHECK(v.cacheable == (v.why == NULL));
+	CHECK(v.hint <= CACHE_HINT_NOCACHE && v.ttl_s <= CACHE_TTL_MAX);
+	CHECK(v.ttl_s == 0 || v.hint == CACHE_HINT_CACHE);
+	if (!v.cacheable)
+		return;
+	CHECK(r->kind == CLS_KIND_SELECT && r->all_plain_reads && r->n_tables > 0);
+	CHECK(!(r->flags & (CLS_FORCES_PRIMARY | CLS_MULTI | CLS_TABLES_OVERFLOW)));
+	CHECK(v.hint != CACHE_HINT_NOCACHE);
+}
+
+/* The key, in a heap block of exactly the text's size: never longer than the text. */
+static void check_key(const char *sql, size_t size, const struct cls_result *r)
+{
+	char *key = malloc(size ? size : 1);
+	char *again = malloc(size ? size : 1);
+	CHECK(key && again);
+	size_t n = cacheable_normalize(sql, size, key, size);
+	CHECK(n <= size);
+	CHECK(cacheable_normalize(key, n, again, n) == n && memcmp(again, key, n) == 0);
+	struct cls_result k;
+	classify(key, n, DEFAULT_DB, &k);
+	uint32_t hints = CLS_HINT_PRIMARY | CLS_HINT_REPLICA;
+	CHECK(k.kind == r->kind && (k.flags & ~hints) == (r->flags & ~hints));
+	CHECK(k.n_tables == r->n_tables);
+	for (size_t i = 0; i < k.n_tables; i++)
+		CHECK(strcmp(k.tables[i].db, r->tables[i].db) == 0 &&
+		      strcmp(k.tables[i].name, r->tables[i].name) == 0);
+	if (n > 0)
+		CHECK(cacheable_normalize(sql, size, key, n - 1) == 0);
+	free(again);
+	free(key);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *sql = malloc(size ? size : 1);
@@ -78,10 +119,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++)
 		check_route(&r, &sessions[i]);
+	check_verdict(sql, size, &r);
+	check_key(sql, size, &r);
 
 	/* No default database: names come out unqualified, same rules. */
 	classify(sql, size, NULL, &r);
 	check_result(&r);
+	check_verdict(sql, size, &r);
 	free(sql);
 	return 0;
 }

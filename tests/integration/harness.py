@@ -108,7 +108,7 @@ def read_config_lines(path=None):
 # The sandbox addresses in conf/sluice.conf, by section and key, and the port each stands for
 # in another sandbox (SLUICE_SANDBOX_PORT_BASE).
 _SANDBOX_ADDRESS_KEYS = {"primary": "address", "replica.r1": "address", "replica.r2": "address",
-                         "pinning": "redis", "cache": "redis", "binlog": "redis"}
+                         "pinning": "redis", "binlog": "redis"}
 _SANDBOX_PORT_MAP = {DEFAULT_PORT_BASE + d: PORT_BASE + d for d in (0, 1, 2, 3073)}
 
 
