@@ -167,9 +167,15 @@ void cache_worker_free(struct cache_worker *cw)
 	free(cw);
 }
 
-uint64_t cache_worker_lag_ms(const struct cache_worker *cw)
+uint64_t cache_lag_ms(struct proxy *p)
 {
-	return cw && cw->feed ? cache_feed_lag_ms(cw->feed) : 0;
+	uint64_t worst = 0;
+	for (int i = 0; i < p->n_workers; i++) {
+		const struct cache_worker *cw = p->workers[i].cache;
+		uint64_t lag = cw && cw->feed ? cache_feed_lag_ms(cw->feed) : 0;
+		worst = lag > worst ? lag : worst;
+	}
+	return worst;
 }
 
 /* ---- naming the entry ----------------------------------------------------------------------- */

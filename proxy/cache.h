@@ -67,8 +67,10 @@ struct cache_session {
 /* Each worker's in-process tier, invalidation feed and table filter; NULL when the cache is off. */
 struct cache_worker *cache_worker_new(struct worker *w);
 void cache_worker_free(struct cache_worker *cw);
-/* Delivery delay of the last invalidation the worker's tier applied, in ms. */
-uint64_t cache_worker_lag_ms(const struct cache_worker *cw);
+/* The worst delivery delay, over the workers, of the last invalidation their tiers applied, in
+ * ms; safe from the stats thread. */
+struct proxy;
+uint64_t cache_lag_ms(struct proxy *p);
 
 /* ---- planning (plan.c) ---------------------------------------------------------------------- */
 

@@ -44,7 +44,8 @@ static void args_push(struct cache_args *a, const void *bytes, size_t len)
 		a->buf = buf;
 		a->cap = cap;
 	}
-	memcpy(a->buf + a->len, bytes, len);
+	if (len > 0) /* an empty argument may come as NULL */
+		memcpy(a->buf + a->len, bytes, len);
 	a->at[a->n] = a->len;
 	a->lens[a->n++] = len;
 	a->len += len;

@@ -10,6 +10,7 @@
 #include "metrics.h"
 
 #include "backend.h"
+#include "cache.h"
 #include "counters.h"
 #include "proxy.h"
 
@@ -94,6 +95,14 @@ static void write_process(struct prom *w, struct proxy *p)
 	sample_i64(w, "start_time_seconds", "", (int64_t)p->started);
 	open_family(w, "uptime_seconds", "gauge", "Seconds since the process started");
 	sample_i64(w, "uptime_seconds", "", (int64_t)(time(NULL) - p->started));
+}
+
+static void write_cache_lag(struct prom *w, struct proxy *p)
+{
+	open_family(w, "cache_local_invalidation_lag_ms", "gauge",
+	            "Delivery delay of the last invalidation to the in-process cache tiers (worst "
+	            "worker)");
+	sample_i64(w, "cache_local_invalidation_lag_ms", "", (int64_t)cache_lag_ms(p));
 }
 
 static void write_worker_counters(struct prom *w, const struct counters_sum *sum)
@@ -228,6 +237,7 @@ bool metrics_write(struct evbuffer *out, struct proxy *p, const struct counters_
 {
 	struct prom w = {.out = out};
 	write_process(&w, p);
+	write_cache_lag(&w, p);
 	write_worker_counters(&w, sum);
 	write_routes(&w, sum);
 	write_backend_health(&w, &p->backends);

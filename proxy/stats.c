@@ -91,11 +91,6 @@ static const char *pinning_redis_state(struct proxy *p, const struct counters_su
 static void add_cache_state(json_t *root, struct proxy *p, const struct counters_sum *sum)
 {
 	bool on = proxy_config(p)->cache.enabled;
-	uint64_t lag = 0;
-	for (int i = 0; on && i < p->n_workers; i++) {
-		uint64_t l = cache_worker_lag_ms(p->workers[i].cache);
-		lag = l > lag ? l : lag;
-	}
 	json_t *g = group(root, "cache");
 	json_object_set_new(g, "enabled", json_boolean(on));
 	json_object_set_new(g, "redis", json_string(on ? pinning_redis_state(p, sum) : "off"));
@@ -103,7 +98,8 @@ static void add_cache_state(json_t *root, struct proxy *p, const struct counters
 	                    json_string(!on                                      ? "off"
 	                                : sum->cache_tailer_seen == p->n_workers ? "up"
 	                                                                         : "down"));
-	json_object_set_new(g, "local_invalidation_lag_ms", json_integer((json_int_t)lag));
+	json_object_set_new(g, "local_invalidation_lag_ms",
+	                    json_integer((json_int_t)cache_lag_ms(p)));
 }
 
 static json_t *stats_json(struct proxy *p, const struct counters_sum *sum)
