@@ -4,8 +4,8 @@
  * For a transaction, in this order:
  *   1. the pin marks of every changed key (EVAL MARKS_LUA_SETTLE, the commit's GTID, 0 pending):
  *      so a read through Sluice of a row written around it is routed as the proxy's own write;
- *   2. the cache entries that depend on the changes (the result-cache issue defines them: one
- *      function, publish_invalidate_cache, is where they will be dropped);
+ *   2. with the cache on, the invalidation of the result cache (cache/results.h): the changed
+ *      deps' versions become the commit's GTID, row-tagged entries go, P:c:drop is told;
  *   3. one stream entry (XADD P:inval MAXLEN ~ N) and the checkpoint (SET P:binlog:checkpoint),
  *      together in one script that first checks that this tailer still holds the lease: a
  *      deposed leader can neither append nor move the checkpoint.
