@@ -46,8 +46,10 @@ struct cache_worker {
 	struct cache_tables tables;
 	EVP_MD_CTX *md;
 	struct event *tailer_check;
-	bool tailer_seen; /* a sluice-binlog holds its lease: invalidations are flowing */
-	uint64_t tokens;  /* lease tokens handed out */
+	bool tailer_seen;       /* a sluice-binlog leads and has published what the primary had */
+	char primary_then[256]; /* the primary's gtid_binlog_pos one check ago */
+	char primary_now[256];
+	uint64_t tokens; /* lease tokens handed out */
 	char token_base[32];
 };
 
@@ -70,35 +72,52 @@ static void set_tailer_seen(struct cache_worker *cw, bool seen)
 		log_info("worker %d: cache: sluice-binlog is publishing; the cache is in use",
 		         cw->worker->id);
 	else
-		log_warn(
-		    "worker %d: cache: no sluice-binlog holds its lease; reads bypass the cache",
-		    cw->worker->id);
+		log_warn("worker %d: cache: no sluice-binlog leads, or it is behind the primary; "
+		         "reads bypass the cache",
+		         cw->worker->id);
 	if (!seen && cw->local) {
 		cache_local_clear(cw->local); /* changes made meanwhile would not reach it */
 		cache_feed_note_usage(cw->feed);
 	}
 }
 
+/* MGET leader checkpoint: someone leads, and its checkpoint has reached what the primary had
+ * committed one check ago. */
 static void on_tailer_answer(redisAsyncContext *ac, void *reply, void *arg)
 {
 	(void)ac;
+	struct cache_worker *cw = arg;
 	const redisReply *r = reply;
-	if (r) /* NULL: the connection went, and the next check sees that */
-		set_tailer_seen(arg, r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+	if (!r) /* the connection went, and the next check sees that */
+		return;
+	bool leads = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	             r->element[0]->type == REDIS_REPLY_STRING &&
+	             r->element[1]->type == REDIS_REPLY_STRING;
+	set_tailer_seen(cw, leads && cw->primary_then[0] &&
+	                        results_stamp_covered(cw->primary_then, strlen(cw->primary_then),
+	                                              r->element[1]->str));
 }
 
-/* Writes made around Sluice reach the cache only through the tailer: without one holding its
- * lease, an entry could outlive its data for its whole ttl, so the cache stands aside. */
+/* Writes made around Sluice reach the cache only through the tailer. Without one that leads, or
+ * with one that has fallen behind (just restarted, or slower than the writes), an entry could
+ * outlive its data, so the cache stands aside: the tailer must have published everything the
+ * primary had committed a check (200 ms) ago, as the monitor saw it. */
 static void on_tailer_check(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct cache_worker *cw = arg;
-	redisAsyncContext *ac = pinner_connection(cw->worker->pinner);
-	char key[CFG_NAME_MAX + 32];
-	snprintf(key, sizeof(key), "%s:binlog:leader",
-	         proxy_config(cw->worker->proxy)->pinning.prefix);
-	if (!ac || redisAsyncCommand(ac, on_tailer_answer, cw, "EXISTS %s", key) != REDIS_OK)
+	struct worker *w = cw->worker;
+	memcpy(cw->primary_then, cw->primary_now, sizeof(cw->primary_then));
+	backend_get_gtid(backends_primary(&w->proxy->backends), cw->primary_now,
+	                 sizeof(cw->primary_now));
+	redisAsyncContext *ac = pinner_connection(w->pinner);
+	const char *prefix = proxy_config(w->proxy)->pinning.prefix;
+	char leader[CFG_NAME_MAX + 32], checkpoint[CFG_NAME_MAX + 32];
+	snprintf(leader, sizeof(leader), "%s:binlog:leader", prefix);
+	snprintf(checkpoint, sizeof(checkpoint), "%s:binlog:checkpoint", prefix);
+	if (!ac || redisAsyncCommand(ac, on_tailer_answer, cw, "MGET %s %s", leader, checkpoint) !=
+	               REDIS_OK)
 		set_tailer_seen(cw, false);
 	struct timeval tv = {0, TAILER_CHECK_MS * 1000};
 	evtimer_add(cw->tailer_check, &tv);

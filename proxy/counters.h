@@ -92,8 +92,7 @@
 	X(cache_feed_up, "cache", "feed_up_workers", "cache_feed_up_workers", "",                  \
 	  "Workers subscribed to the invalidation channel (their in-process tier is in use)")      \
 	X(cache_tailer_seen, "cache", "tailer_seen_workers", "cache_tailer_seen_workers", "",      \
-	  "Workers that see a sluice-binlog holding its lease (without one the cache is "          \
-	  "bypassed)")                                                                             \
+	  "Workers that see a sluice-binlog leading and caught up (else the cache is bypassed)")   \
 	X(cache_bytes, "cache", "bytes", "cache_local_bytes", "",                                  \
 	  "Bytes held by the in-process tiers")                                                    \
 	X(cache_entries, "cache", "entries", "cache_local_entries", "",                            \

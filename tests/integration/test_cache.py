@@ -975,6 +975,54 @@ class RedisDownTest(CacheCase):
         self.assertEqual(stats(self.proxy)["queries"]["errors"], 0)
 
 
+class TailerDownTest(CacheCase):
+    """The tailer dies: the cache stands aside (the write it would have invalidated goes
+    unseen); it comes back and republishes from its checkpoint: the cache is used again only once
+    that backlog is published, so the entry of the row written meanwhile is never served."""
+    prefix = "sluicecache%dd" % PID
+    overrides = cache_config(prefix)
+    tailer_server_id = TAILER_SERVER_ID + 3
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_tailer()
+        wait_routing(cls.proxy)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stop_tailer()
+            super().tearDownClass()
+        finally:
+            r = harness.Redis()
+            r.delete_prefix(cls.prefix)
+            r.close()
+
+    def test_down_and_back(self):
+        k = Ids.take()
+        sql = "SELECT v FROM kv WHERE id = %d" % k
+        self.fill_and_hit(sql)
+        self.tailer.kill9()
+        wait_until(lambda: self.cache()["tailer"] == "down", timeout=10, what="cache.tailer down")
+        with harness.primary_connect(database=DB) as p, p.cursor() as cur:
+            cur.execute("UPDATE kv SET v = 'unseen' WHERE id = %d" % k)
+        c0 = self.cache()
+        for _ in range(3):
+            self.read(sql)                       # the replica's, maybe stale: no tailer, no mark
+        d = diff(c0, self.cache())
+        self.assertEqual((d["hits"], d["misses"], d["fills"]), (0, 0, 0), d)
+        self.tailer.start()
+        self.tailer.wait_leader()
+        wait_tailer_seen(self.proxy)
+        # the UPDATE was published before the cache came back: its entry is void, its row marked
+        self.assertEqual(self.read(sql)[0], (("unseen",),))
+        harness.wait_replicas_caught_up()
+        time.sleep(TAILER_WINDOW_MS / 1000.0)    # the republished marks expire
+        self.fill_and_hit(sql)
+        self.assertEqual(self.read(sql)[0], (("unseen",),))
+
+
 class NoTailerTest(CacheCase):
     """No sluice-binlog holds the lease: a write around Sluice would never reach the cache, so
     the cache stands aside and says so."""
