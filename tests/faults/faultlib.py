@@ -89,9 +89,10 @@ def stream_keys(r, prefix, table):
 
 # ---------------------------------------------------------------- the binlog tailer
 
-def tailer(prefix):
-    """harness.Tailer with a server id of this run's own."""
-    return harness.Tailer(prefix, {("binlog", "server_id"): str(8000 + os.getpid() % 1000)})
+def tailer(prefix, cache=False):
+    """harness.Tailer with a server id of this run's own; cache: it invalidates the cache too."""
+    return harness.Tailer(prefix, {("binlog", "server_id"): str(8000 + os.getpid() % 1000),
+                                   ("cache", "enabled"): "true" if cache else "false"})
 
 
 # ---------------------------------------------------------------- the load

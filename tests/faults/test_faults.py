@@ -259,6 +259,61 @@ class FaultTests(unittest.TestCase):
                          % (len(lost), lost[:10]))
         self.assertEqual(problems, [])
 
+    # ------------------------------------------------------------ the result cache
+
+    CACHE = {("cache", "enabled"): "true", ("cache", "tables"): "%s.*" % harness.TEST_DB}
+
+    def cache_hits_grow(self, c, what, timeout=20):
+        h0 = c.stats()["cache"]["hits"]
+        harness.wait_until(lambda: c.stats()["cache"]["hits"] > h0, timeout=timeout,
+                           interval=0.1, what="cache hits %s" % what)
+
+    def cache_hits_during(self, c, seconds):
+        h0 = c.stats()["cache"]["hits"]
+        time.sleep(seconds)
+        return c.stats()["cache"]["hits"] - h0
+
+    def cache_case(self, name, fault):
+        """The load with the cache on (readers hit it, writers read their writes back), and a
+        fault during which it must stand aside; its hits must come back afterwards."""
+        if not harness.binlog_bin():
+            self.skipTest("sluice-binlog not built: set SLUICE_BINLOG_BIN")
+        tailer = faultlib.tailer(self.prefix, cache=True)
+        tailer.start().wait_leader(timeout=20)
+        try:
+            with self.case(name, overrides=self.CACHE) as c:
+                self.cache_hits_grow(c, "before the fault")
+                c.fields["hits_during_fault"] = fault(c, tailer)
+                self.cache_hits_grow(c, "after the fault")
+        finally:
+            problems = tailer.stop()
+        self.assertClean(c)
+        self.assertEqual(c.fields["hits_during_fault"], 0, "cache hits during the fault")
+        self.assertEqual(problems, [])
+
+    def test_kill9_redis_cache(self):
+        def fault(c, tailer):
+            try:
+                kill_server("redis")
+                harness.wait_until(lambda: c.stats()["cache"]["redis"] == "down", timeout=10,
+                                   what="cache.redis down")
+                return self.cache_hits_during(c, 2.0)
+            finally:
+                sandbox_up()
+                harness.wait_until(lambda: c.stats()["cache"]["redis"] == "up", timeout=15,
+                                   what="cache.redis up again")
+        self.cache_case("kill9_redis_cache", fault)
+
+    def test_kill9_tailer_cache(self):
+        def fault(c, tailer):
+            tailer.kill9()
+            harness.wait_until(lambda: c.stats()["cache"]["tailer"] == "down", timeout=10,
+                               what="cache.tailer down")
+            hits = self.cache_hits_during(c, 1.5)
+            tailer.start().wait_leader(timeout=20)
+            return hits
+        self.cache_case("kill9_tailer_cache", fault)
+
     # ------------------------------------------------------------ the primary
 
     CLEAN_CODES = {1053, 1927, 2003, 2006, 2013}   # shutdown, killed, can't connect, gone, lost
