@@ -605,6 +605,8 @@ static void on_fill_answered(redisAsyncContext *ac, void *r, void *arg)
 	} else if (result != RESULTS_FILL_RELEASED) {
 		counter_inc(&c->cache_stale_fills_rejected);
 	}
+	if (cache_script_missing(reply) && ac)
+		cache_scripts_load(ac);
 	free(note->bytes);
 	free(note);
 }

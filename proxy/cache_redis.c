@@ -11,6 +11,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,11 +153,51 @@ static void set_numkeys(struct cache_args *a, int index, unsigned n)
 	a->lens[index] = (size_t)len;
 }
 
-/* EVAL script <numkeys>: numkeys is filled in by set_numkeys once the keys are pushed. */
+/* ---- scripts by their SHA-1 -------------------------------------------------------------- */
+
+/* LOOKUP and FILL go as EVALSHA: one per cacheable read would otherwise send the script's text
+ * and make Redis hash it again. INVALIDATE keeps EVAL: losing one to a flushed script cache
+ * would lose an invalidation, where a failed lookup or fill only costs a miss. */
+static const char *const by_sha[] = {RESULTS_LUA_LOOKUP, RESULTS_LUA_FILL};
+static char shas[2][41];
+static pthread_once_t shas_once = PTHREAD_ONCE_INIT;
+
+static void compute_shas(void)
+{
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t md[20];
+		unsigned n = 0;
+		if (!EVP_Digest(by_sha[i], strlen(by_sha[i]), md, &n, EVP_sha1(), NULL) || n != 20)
+			abort(); /* OpenSSL without SHA-1: nothing here can work */
+		for (unsigned j = 0; j < 20; j++)
+			snprintf(shas[i] + 2 * j, 3, "%02x", md[j]);
+	}
+}
+
+static const char *sha_of(const char *script)
+{
+	pthread_once(&shas_once, compute_shas);
+	return shas[script == RESULTS_LUA_FILL];
+}
+
+void cache_scripts_load(struct redisAsyncContext *ac)
+{
+	for (size_t i = 0; i < 2; i++)
+		redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s", by_sha[i]);
+}
+
+bool cache_script_missing(const struct redisReply *r)
+{
+	return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* EVAL script <numkeys> (EVALSHA for LOOKUP and FILL): numkeys is filled in by set_numkeys once
+ * the keys are pushed. */
 static int push_eval(struct cache_args *a, const char *script)
 {
-	args_push_str(a, "EVAL");
-	args_push_str(a, script);
+	bool sha = script == RESULTS_LUA_LOOKUP || script == RESULTS_LUA_FILL;
+	args_push_str(a, sha ? "EVALSHA" : "EVAL");
+	args_push_str(a, sha ? sha_of(script) : script);
 	args_push_str(a, "0000000000");
 	return a->n - 1;
 }

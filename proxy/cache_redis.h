@@ -52,6 +52,12 @@ const char **cache_args_argv(struct cache_args *a);
 bool cache_args_send(struct worker *w, struct cache_args *a, redisCallbackFn *cb, void *privdata);
 void cache_args_free(struct cache_args *a);
 
+/* LOOKUP and FILL are sent by SHA-1: the connection loads them whenever it comes up, and again
+ * when a reply says Redis lost them (cache_script_missing). */
+struct redisReply;
+void cache_scripts_load(struct redisAsyncContext *ac);
+bool cache_script_missing(const struct redisReply *r);
+
 /* The NUL-separated names of a pin_names list, one by one. */
 #define FOR_EACH_NAME(list, name)                                                                  \
 	for (const char *name = (list)->buf; name && name < (list)->buf + (list)->len;             \

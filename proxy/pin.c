@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "cache.h"
+#include "cache_redis.h"
 #include "clock.h"
 #include "keys.h"
 #include "log.h"
@@ -150,6 +151,8 @@ static void on_link_changed(struct redis_link *l, enum redis_link_state before)
 		if (p->connected_once)
 			extend_safe_mode(p);
 		p->connected_once = true;
+		if (p->worker->cache)
+			cache_scripts_load(l->ac); /* before any request can use them */
 	} else if (before == REDIS_LINK_UP) {
 		log_warn("worker %d: reads go to the primary until the pinning Redis returns",
 		         p->worker->id);
@@ -368,6 +371,8 @@ static void deliver(struct pin_request *rq, const redisReply *r)
 	bool failed = !r || r->type == REDIS_REPLY_ERROR;
 	if (failed && r)
 		log_warn("session %u: pinning Redis refused a request: %s", s->id, r->str);
+	if (cache_script_missing(r) && p->link.ac)
+		cache_scripts_load(p->link.ac); /* SCRIPT FLUSH: this read went to the primary */
 	if (failed)
 		counter_inc(&s->worker->counters.pin_errors);
 	switch (rq->kind) {

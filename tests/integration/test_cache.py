@@ -533,6 +533,18 @@ class CacheTest(CacheCase):
         self.assertGreater(c2["entries"], 0)
         self.assertGreater(c2["bytes"], 0)
 
+    def test_script_flush(self):
+        """LOOKUP and FILL go by SHA-1: after SCRIPT FLUSH the next lookup fails (that read goes
+        to the primary, no error), the scripts are loaded again, and the cache works on."""
+        k = Ids.take()
+        sql = "SELECT v FROM kv WHERE id = %d" % k
+        self.redis.cmd("SCRIPT", "FLUSH")
+        errors = stats(self.proxy)["queries"]["errors"]
+        for _ in range(3):
+            self.assertEqual(self.read(sql)[0], (("v%d" % k,),))
+        self.fill_and_hit(sql)
+        self.assertEqual(stats(self.proxy)["queries"]["errors"], errors)
+
     def test_hot_entry_is_refreshed(self):
         """An entry its worker served hot_hits (10) times is re-read from the primary after a
         change: the next reader hits the new value instead of missing."""
