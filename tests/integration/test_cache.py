@@ -374,6 +374,26 @@ class CacheCase(harness.ProxyTestCase):
         return second
 
 
+class TailedCase(CacheCase):
+    """A Sluice and its tailer on a prefix of the class's own, deleted at the end."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_tailer()
+        wait_routing(cls.proxy)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stop_tailer()
+            super().tearDownClass()
+        finally:
+            r = harness.Redis()
+            r.delete_prefix(cls.prefix)
+            r.close()
+
+
 class CacheTest(CacheCase):
     prefix = "sluicecache%d" % PID
     overrides = cache_config(prefix, lease_ms=5000)
@@ -870,27 +890,11 @@ class CacheTest(CacheCase):
         self.assertEqual(s["cache"]["redis"], "up")
 
 
-class NoLocalTierTest(CacheCase):
+class NoLocalTierTest(TailedCase):
     """local_mb = 0: every hit comes from Redis. Also the `db.table` form of tables."""
     prefix = "sluicecache%dn" % PID
     overrides = cache_config(prefix, local_mb=0, tables="%s.local0" % DB)
     tailer_server_id = TAILER_SERVER_ID + 1
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_tailer()
-        wait_routing(cls.proxy)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.stop_tailer()
-            super().tearDownClass()
-        finally:
-            r = harness.Redis()
-            r.delete_prefix(cls.prefix)
-            r.close()
 
     def test_redis_hits_only(self):
         sql = "SELECT v FROM local0 WHERE id = 1"
@@ -987,29 +991,13 @@ class RedisDownTest(CacheCase):
         self.assertEqual(stats(self.proxy)["queries"]["errors"], 0)
 
 
-class TailerDownTest(CacheCase):
+class TailerDownTest(TailedCase):
     """The tailer dies: the cache stands aside (the write it would have invalidated goes
     unseen); it comes back and republishes from its checkpoint: the cache is used again only once
     that backlog is published, so the entry of the row written meanwhile is never served."""
     prefix = "sluicecache%dd" % PID
     overrides = cache_config(prefix)
     tailer_server_id = TAILER_SERVER_ID + 3
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_tailer()
-        wait_routing(cls.proxy)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.stop_tailer()
-            super().tearDownClass()
-        finally:
-            r = harness.Redis()
-            r.delete_prefix(cls.prefix)
-            r.close()
 
     def test_down_and_back(self):
         k = Ids.take()
