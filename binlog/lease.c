@@ -3,6 +3,8 @@
  */
 #include "lease.h"
 
+#include "results.h"
+
 #include "log.h"
 
 #include <inttypes.h>
@@ -26,7 +28,8 @@ static const char release_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then
                                   "end\n"
                                   "return 0\n";
 
-void lease_init(struct lease *l, const char *prefix, int lease_ms, const struct cfg_addr *redis)
+void lease_init(struct lease *l, const char *prefix, int lease_ms, const struct cfg_addr *redis,
+                bool cache)
 {
 	memset(l, 0, sizeof(*l));
 	l->lease_ms = lease_ms;
@@ -37,7 +40,8 @@ void lease_init(struct lease *l, const char *prefix, int lease_ms, const struct 
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	srandom((unsigned)(ts.tv_nsec ^ getpid()));
-	snprintf(l->id, sizeof(l->id), "%s:%d:%08lx", host, (int)getpid(), (long)random());
+	snprintf(l->id, sizeof(l->id), "%s:%d:%08lx%s", host, (int)getpid(), (long)random(),
+	         cache ? RESULTS_TAILER_CACHE : "");
 	rlink_init(&l->redis, redis, REDIS_TIMEOUT_MS);
 	atomic_store(&l->role, LEASE_STANDBY);
 }

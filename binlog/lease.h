@@ -31,7 +31,7 @@ enum lease_role { LEASE_STANDBY, LEASE_LEADER };
 
 struct lease {
 	/* fixed at lease_init */
-	char id[LEASE_ID_MAX]; /* host:pid:random, unique per process */
+	char id[LEASE_ID_MAX]; /* host:pid:random[+cache], unique per process */
 	char key[LEASE_KEY_MAX];
 	char epoch_key[LEASE_KEY_MAX];
 	int lease_ms;
@@ -48,7 +48,9 @@ struct lease {
 	bool started;
 };
 
-void lease_init(struct lease *l, const char *prefix, int lease_ms, const struct cfg_addr *redis);
+/* cache: this tailer invalidates the result cache, and its id says so (RESULTS_TAILER_CACHE). */
+void lease_init(struct lease *l, const char *prefix, int lease_ms, const struct cfg_addr *redis,
+                bool cache);
 /* Starts the thread that acquires and renews; false if it cannot be started. */
 bool lease_start(struct lease *l) __attribute__((warn_unused_result));
 /* Stops the thread and gives up the lease (deletes the key if it is still ours, so a standby

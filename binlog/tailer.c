@@ -40,7 +40,8 @@ bool tailer_init(struct tailer *t, const struct config *cfg, struct blstats *sta
 	t->cfg = cfg;
 	t->stats = stats;
 	rlink_init(&t->redis, &cfg->binlog.redis, REDIS_TIMEOUT_MS);
-	lease_init(&t->lease, cfg->pinning.prefix, cfg->binlog.lease_ms, &cfg->binlog.redis);
+	lease_init(&t->lease, cfg->pinning.prefix, cfg->binlog.lease_ms, &cfg->binlog.redis,
+	           cfg->cache.enabled);
 	publisher_init(&t->pub, &t->redis, cfg->pinning.prefix, cfg->pinning.window_ms,
 	               cfg->binlog.stream_maxlen, cfg->cache.enabled);
 	reader_init(&t->reader, &cfg->primary, &cfg->binlog, heartbeat_ms(cfg));

@@ -40,6 +40,9 @@
  * version can never make an old stamp current again. */
 #define RESULTS_VERSION_TTL_MS 7200000
 #define RESULTS_DEP_ALL        "all"
+/* The end of the leader lease's value (P:binlog:leader) of a tailer that invalidates the cache:
+ * a proxy uses the cache only while such a tailer leads. */
+#define RESULTS_TAILER_CACHE "+cache"
 
 enum results_key { RESULTS_ENTRY = 'e', RESULTS_LEASE = 'l', RESULTS_VERSION = 'v' };
 

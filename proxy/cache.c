@@ -81,8 +81,16 @@ static void set_tailer_seen(struct cache_worker *cw, bool seen)
 	}
 }
 
-/* MGET leader checkpoint: someone leads, and its checkpoint has reached what the primary had
- * committed one check ago. */
+/* A leader lease's value of a tailer started with [cache] enabled: one without would publish
+ * marks and stream entries but never drop a cache entry. */
+static bool invalidates_cache(const char *id, size_t len)
+{
+	size_t n = strlen(RESULTS_TAILER_CACHE);
+	return len >= n && memcmp(id + len - n, RESULTS_TAILER_CACHE, n) == 0;
+}
+
+/* MGET leader checkpoint: a tailer that invalidates the cache leads, and its checkpoint has
+ * reached what the primary had committed one check ago. */
 static void on_tailer_answer(redisAsyncContext *ac, void *reply, void *arg)
 {
 	(void)ac;
@@ -92,7 +100,8 @@ static void on_tailer_answer(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	bool leads = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	             r->element[0]->type == REDIS_REPLY_STRING &&
-	             r->element[1]->type == REDIS_REPLY_STRING;
+	             r->element[1]->type == REDIS_REPLY_STRING &&
+	             invalidates_cache(r->element[0]->str, r->element[0]->len);
 	set_tailer_seen(cw, leads && cw->primary_then[0] &&
 	                        results_stamp_covered(cw->primary_then, strlen(cw->primary_then),
 	                                              r->element[1]->str));

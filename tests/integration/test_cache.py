@@ -1029,9 +1029,34 @@ class NoTailerTest(CacheCase):
     prefix = "sluicecache%dt" % PID
     overrides = cache_config(prefix)
 
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            r = harness.Redis()
+            r.delete_prefix(cls.prefix)
+            r.close()
+
     def test_cache_stands_aside(self):
         wait_routing(self.proxy)
         self.assertEqual(self.cache()["tailer"], "down")
+        self.reads_miss_the_cache()
+
+    def test_tailer_without_the_cache_does_not_count(self):
+        """A tailer started with [cache] enabled = false leads but would drop no entry."""
+        tailer = harness.Tailer(self.prefix, {("cache", "enabled"): "false",
+                                              ("binlog", "server_id"): str(TAILER_SERVER_ID + 4)})
+        tailer.start()
+        try:
+            tailer.wait_leader()
+            time.sleep(0.5)                      # two of the proxy's checks
+            self.assertEqual(self.cache()["tailer"], "down")
+            self.reads_miss_the_cache()
+        finally:
+            self.assertEqual(tailer.stop(), [])
+
+    def reads_miss_the_cache(self):
         k = Ids.take()
         sql = "SELECT v FROM kv WHERE id = %d" % k
         c0 = self.cache()
