@@ -30,6 +30,7 @@ from test_consistency import restore, run_checker, set_replica_delay  # noqa: E4
 
 DELAY_S = 3
 SECONDS = float(os.environ.get("SLUICE_CONSISTENCY_CACHE_SECONDS", "30"))
+MODE = os.environ.get("SLUICE_CONSISTENCY_CACHE_MODE", "window")   # [pinning] mode: or gtid
 WINDOW_MS = "4500"
 COLD_KEY = 1000
 BASE = "rywc_%d" % os.getpid()
@@ -45,7 +46,7 @@ G2_BOUND_MS = DELAY_S * 1000 + 1500
 
 
 def cache_config():
-    return {("pinning", "mode"): "window", ("pinning", "window_ms"): WINDOW_MS,
+    return {("pinning", "mode"): MODE, ("pinning", "window_ms"): WINDOW_MS,
             ("pinning", "prefix"): PREFIX, ("monitor", "max_replica_lag_ms"): "60000",
             ("cache", "enabled"): "true",
             ("cache", "tables"): "%s.%s, %s.%s_auto" % (harness.TEST_DB, TABLES["cache"],
