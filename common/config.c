@@ -96,17 +96,15 @@ struct cfg_key {
 	{                                                                                          \
 		sec, #field, CFG_BOOL, offsetof(st, field), 0, def, 0, 1, NULL, help               \
 	}
-#define KEY_STR(sec, st, field, def, help)                                                         \
+/* A string in a char array; type CFG_STR, or a string with a syntax of its own. */
+#define KEY_STRING(sec, st, field, type, def, help)                                                \
 	{                                                                                          \
-		sec, #field, CFG_STR, offsetof(st, field), sizeof(((st *)0)->field), def, 0, 0,    \
-		    NULL, help                                                                     \
+		sec, #field, type, offsetof(st, field), sizeof(((st *)0)->field), def, 0, 0, NULL, \
+		    help                                                                           \
 	}
-/* A string holding a comma list of table patterns: `db.table`, `db.*` or `*`. */
-#define KEY_TABLES(sec, st, field, def, help)                                                      \
-	{                                                                                          \
-		sec, #field, CFG_TABLES, offsetof(st, field), sizeof(((st *)0)->field), def, 0, 0, \
-		    NULL, help                                                                     \
-	}
+#define KEY_STR(sec, st, field, def, help) KEY_STRING(sec, st, field, CFG_STR, def, help)
+/* A comma list of table patterns: `db.table`, `db.*` or `*`. */
+#define KEY_TABLES(sec, st, field, def, help) KEY_STRING(sec, st, field, CFG_TABLES, def, help)
 #define KEY_ENUM(sec, st, field, def, names, help)                                                 \
 	{                                                                                          \
 		sec, #field, CFG_ENUM, offsetof(st, field), 0, def, 0, 0, names, help              \
@@ -374,13 +372,6 @@ static const char *store_value(const struct cfg_key *key, void *base, const char
 		if (!parse_bool(value, (bool *)field))
 			return "must be true or false";
 		return NULL;
-	case CFG_STR:
-		if (strlen(value) >= key->size) {
-			snprintf(why, whylen, "is longer than %zu characters", key->size - 1);
-			return why;
-		}
-		strcpy(field, value);
-		return NULL;
 	case CFG_TABLES: {
 		struct cache_tables tables;
 		char err[200];
@@ -388,13 +379,15 @@ static const char *store_value(const struct cfg_key *key, void *base, const char
 			snprintf(why, whylen, "%s", err);
 			return why;
 		}
+	}
+		__attribute__((fallthrough)); /* stored as the string it is */
+	case CFG_STR:
 		if (strlen(value) >= key->size) {
 			snprintf(why, whylen, "is longer than %zu characters", key->size - 1);
 			return why;
 		}
 		strcpy(field, value);
 		return NULL;
-	}
 	case CFG_ENUM: {
 		int i = find_choice(key->choices, value);
 		if (i < 0) {

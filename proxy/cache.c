@@ -320,10 +320,9 @@ static bool serve(struct session *s, const struct pkt_frame *f, const uint8_t *b
 static void finish_command(struct cache_session *cs)
 {
 	free(cs->value);
-	free(cs->capture);
 	cs->value = NULL;
-	cs->capture = NULL;
-	cs->value_len = cs->capture_len = cs->capture_cap = 0;
+	cs->value_len = 0;
+	cache_copy_free(&cs->capture);
 	cs->stage = CACHE_IDLE;
 }
 
@@ -333,9 +332,9 @@ static size_t local_deps(struct session *s, char *out, size_t cap, unsigned *n)
 	const char *prefix = config_of(s)->pinning.prefix;
 	size_t len = 0;
 	*n = 0;
-	const struct pin_names *marks = &s->pin.cmd;
-	for (size_t off = 0; off < marks->len; off += strlen(marks->buf + off) + 1) {
-		const char *dep = results_dep_of_mark(marks->buf + off, prefix);
+	FOR_EACH_NAME(&s->pin.cmd, name)
+	{
+		const char *dep = results_dep_of_mark(name, prefix);
 		size_t dl = dep ? strlen(dep) + 1 : 0;
 		if (!dep || len + dl > cap)
 			return 0;
@@ -544,38 +543,57 @@ void cache_command_sent(struct session *s, struct backend *b, bool replica)
 	struct cache_session *cs = &s->cache;
 	if (cs->stage != CACHE_MISS)
 		return;
-	cs->capture_len = 0;
-	cs->capture_whole = true;
+	cache_copy_start(&cs->capture);
 	cs->from_replica = replica;
 	/* known before the read runs: a lower bound of what the replica has applied when it does */
 	if (replica)
 		backend_get_gtid(b, cs->source_pos, sizeof(cs->source_pos));
 }
 
+void cache_copy_start(struct cache_copy *c)
+{
+	c->len = 0;
+	c->whole = true;
+}
+
+uint8_t *cache_copy_reserve(struct cache_copy *c, size_t n, size_t max)
+{
+	size_t need = c->len + n;
+	if (c->whole && need > max)
+		c->whole = false;
+	if (c->whole && need > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *b = realloc(c->bytes, cap);
+		c->whole = b != NULL;
+		if (b) {
+			c->bytes = b;
+			c->cap = cap;
+		}
+	}
+	if (!c->whole)
+		return NULL;
+	uint8_t *at = c->bytes + c->len;
+	c->len = need;
+	return at;
+}
+
+void cache_copy_free(struct cache_copy *c)
+{
+	free(c->bytes);
+	*c = (struct cache_copy){0};
+}
+
 void cache_capture(struct session *s, struct evbuffer *in, size_t n)
 {
 	struct cache_session *cs = &s->cache;
-	if (cs->stage != CACHE_MISS || !cs->capture_whole || n == 0)
+	if (cs->stage != CACHE_MISS || n == 0)
 		return;
-	size_t need = cs->capture_len + n;
-	if (need > (size_t)config_of(s)->cache.max_result_bytes) {
-		cs->capture_whole = false;
-		return;
-	}
-	if (need > cs->capture_cap) {
-		size_t cap = cs->capture_cap ? cs->capture_cap : 4096;
-		while (cap < need)
-			cap *= 2;
-		uint8_t *b = realloc(cs->capture, cap);
-		if (!b) {
-			cs->capture_whole = false;
-			return;
-		}
-		cs->capture = b;
-		cs->capture_cap = cap;
-	}
-	evbuffer_copyout(in, cs->capture + cs->capture_len, n);
-	cs->capture_len = need;
+	uint8_t *at =
+	    cache_copy_reserve(&cs->capture, n, (size_t)config_of(s)->cache.max_result_bytes);
+	if (at)
+		evbuffer_copyout(in, at, n);
 }
 
 /* What a fill's answer needs once the session may be gone. */
@@ -625,7 +643,7 @@ static void on_fill_answered(redisAsyncContext *ac, void *r, void *arg)
 static bool storable(struct session *s, bool ok)
 {
 	struct cache_session *cs = &s->cache;
-	return ok && cs->capture_whole && cs->capture_len > 0 &&
+	return ok && cs->capture.whole && cs->capture.len > 0 &&
 	       (!cs->from_replica ||
 	        results_stamp_covered(cs->value, cs->value_len, cs->source_pos));
 }
@@ -645,11 +663,11 @@ static void send_fill(struct session *s, bool store)
 	note->epoch = cw->feed ? cache_feed_epoch(cw->feed) : 0;
 	struct cache_read r = read_of(s);
 	cache_args_fill(&a, &r, cs->token, cs->value, cs->value_len, note->ttl_ms,
-	                store ? cs->capture : NULL, cs->capture_len);
+	                store ? cs->capture.bytes : NULL, cs->capture.len);
 	if (store) {
-		note->bytes = cs->capture; /* the note owns the reply now */
-		note->len = cs->capture_len;
-		cs->capture = NULL;
+		note->bytes = cs->capture.bytes; /* the note owns the reply now */
+		note->len = cs->capture.len;
+		cs->capture = (struct cache_copy){0};
 		note->deps_len = local_deps(s, note->deps, sizeof(note->deps), &note->n_deps);
 	}
 	if (!cache_args_send(s->worker, &a, on_fill_answered, note)) {

@@ -31,6 +31,21 @@ struct pin_names;
 struct evbuffer;
 typedef struct redisReply redisReply;
 
+/* A reply copied on its way to the client (a miss's) or from the primary (a refresh's), to be
+ * stored if it is whole. */
+struct cache_copy {
+	uint8_t *bytes; /* owned */
+	size_t len, cap;
+	bool whole; /* false once it outgrew max_result_bytes or memory ran out */
+};
+
+/* Starts a copy (keeping any buffer it had). */
+void cache_copy_start(struct cache_copy *c);
+/* Room for n more bytes, which the caller fills; NULL once the copy is not whole (it would
+ * exceed max bytes, or memory ran out), after which nothing more is kept. */
+uint8_t *cache_copy_reserve(struct cache_copy *c, size_t n, size_t max);
+void cache_copy_free(struct cache_copy *c);
+
 /* Where a session's current command is with the cache. */
 enum cache_stage {
 	CACHE_IDLE,    /* not a cacheable read */
@@ -53,11 +68,8 @@ struct cache_session {
 	size_t value_len;
 	size_t bytes_at; /* CACHE_HIT: where the result starts in value */
 	uint64_t pttl_ms;
-	/* CACHE_MISS: the reply as it streams to the client */
-	uint8_t *capture;
-	size_t capture_len, capture_cap;
-	bool capture_whole; /* false once it outgrew max_result_bytes */
-	bool from_replica;  /* the reply comes from a replica at position source_pos */
+	struct cache_copy capture; /* CACHE_MISS: the reply as it streams to the client */
+	bool from_replica;         /* the reply comes from a replica at position source_pos */
 	char source_pos[256];
 	struct event *wait_timer;
 };

@@ -9,6 +9,7 @@
  */
 #include "cache_refresh.h"
 
+#include "cache.h"
 #include "cache_redis.h"
 #include "clock.h"
 #include "config.h"
@@ -64,9 +65,7 @@ struct recipe {
 	size_t stamp_len;
 	struct server *srv;
 	struct reply reply;
-	uint8_t *bytes; /* the reply read so far */
-	size_t len, cap;
-	bool too_big;
+	struct cache_copy copy; /* the reply read so far */
 };
 
 struct cache_refresher {
@@ -90,11 +89,9 @@ static struct cache_read read_of(struct recipe *rc)
 static void forget_round(struct recipe *rc)
 {
 	free(rc->stamp);
-	free(rc->bytes);
 	rc->stamp = NULL;
-	rc->bytes = NULL;
-	rc->stamp_len = rc->len = rc->cap = 0;
-	rc->too_big = false;
+	rc->stamp_len = 0;
+	cache_copy_free(&rc->copy);
 	rc->state = RECIPE_IDLE;
 }
 
@@ -127,7 +124,7 @@ static void fill(struct recipe *rc, bool store)
 	struct cache_args a = {0};
 	struct cache_read read = read_of(rc);
 	cache_args_fill(&a, &read, rc->token, rc->stamp, rc->stamp_len, (uint64_t)rc->ttl_s * 1000,
-	                store ? rc->bytes : NULL, rc->len);
+	                store ? rc->copy.bytes : NULL, rc->copy.len);
 	rc->state = RECIPE_FILL;
 	if (!cache_args_send(rc->owner->worker, &a, on_fill_answered, rc))
 		forget_round(rc); /* the lease expires by itself */
@@ -169,23 +166,9 @@ static bool take_packets(struct recipe *rc, struct evbuffer *in, bool *broken)
 			*broken = true;
 			return false;
 		}
-		if (rc->len + total > max)
-			rc->too_big = true;
-		if (!rc->too_big && rc->len + total > rc->cap) {
-			size_t cap = rc->cap ? rc->cap : 4096;
-			while (cap < rc->len + total)
-				cap *= 2;
-			uint8_t *b = realloc(rc->bytes, cap);
-			rc->too_big = !b;
-			if (b) {
-				rc->bytes = b;
-				rc->cap = cap;
-			}
-		}
-		if (!rc->too_big) {
-			memcpy(rc->bytes + rc->len, p, total);
-			rc->len += total;
-		}
+		uint8_t *at = cache_copy_reserve(&rc->copy, total, max);
+		if (at)
+			memcpy(at, p, total);
 		evbuffer_drain(in, total);
 	}
 	return true;
@@ -207,7 +190,7 @@ static void on_server_stream(struct stream *st, enum stream_event ev, void *arg)
 			return;
 		}
 		give_back_server(rc, true);
-		fill(rc, reply_storable(&rc->reply) && !rc->too_big);
+		fill(rc, reply_storable(&rc->reply) && rc->copy.whole);
 		return;
 	case STREAM_EOF: read_failed(rc, "closed by the primary"); return;
 	case STREAM_ERROR: read_failed(rc, stream_error_str(st)); return;
@@ -222,6 +205,7 @@ static void send_command(struct recipe *rc)
 	stream_set_owner(&srv->st, on_server_stream, rc);
 	stream_resume_reading(&srv->st);
 	reply_start(&rc->reply, rc->packet[PKT_HEADER_LEN], srv->key.caps);
+	cache_copy_start(&rc->copy);
 	rc->state = RECIPE_READ;
 	if (evbuffer_add(srv->st.out, rc->packet, rc->packet_len) != 0 || !stream_flush(&srv->st))
 		read_failed(rc, "cannot send the command");

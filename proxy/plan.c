@@ -260,8 +260,8 @@ static void plan_execute(struct session *s, const struct pkt_frame *f, struct pl
 		return;
 	}
 	p->execute = true;
-	/* Kept now, not only when forwarded: a cache hit answers it without a backend, and the
-	 * next execution may leave the types out. */
+	/* Kept here, where every execution passes (a cache hit answers one without a backend):
+	 * the next execution may leave the types out. rewrite_execute relies on it. */
 	if (p->exec.has_types &&
 	    !stmt_keep_types(p->stmt, buf + PKT_HEADER_LEN + p->exec.types_offset))
 		log_warn("session %u: out of memory keeping a statement's types", s->id);

@@ -461,9 +461,8 @@ static bool rewrite_execute(struct session *s, const struct pkt_frame *f, const 
 	struct stmt *st = p->stmt;
 	bool to_replica = srv == s->replica;
 	if (p->exec.has_types) {
-		if (!stmt_keep_types(st, evbuffer_pullup(s->client.in, (ev_ssize_t)f->wire_len) +
-		                             PKT_HEADER_LEN + p->exec.types_offset))
-			return false;
+		if (!st->types)
+			return false; /* plan_execute could not keep them (out of memory) */
 		st->types_on_replica = to_replica;
 		st->types_on_primary = !to_replica;
 	}

@@ -54,16 +54,21 @@ SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
 LOG_TAIL_BYTES = 256 * 1024
 
 
-def sluice_bin():
-    """Path of the sluice binary, or None if none can be found."""
-    env = os.environ.get("SLUICE_BIN")
+def _find_bin(env_var, name):
+    """$env_var, else build-test/name or build/name under the source tree, or None."""
+    env = os.environ.get(env_var)
     if env:
         return env
     for sub in ("build-test", "build"):
-        cand = os.path.join(SOURCE_DIR, sub, "sluice")
+        cand = os.path.join(SOURCE_DIR, sub, name)
         if os.access(cand, os.X_OK):
             return cand
     return None
+
+
+def sluice_bin():
+    """Path of the sluice binary, or None if none can be found."""
+    return _find_bin("SLUICE_BIN", "sluice")
 
 
 def _die_with_parent():
@@ -689,14 +694,7 @@ class Redis:
 
 def binlog_bin():
     """The sluice-binlog binary (SLUICE_BINLOG_BIN, else build*/sluice-binlog), or None."""
-    env = os.environ.get("SLUICE_BINLOG_BIN")
-    if env:
-        return env
-    for sub in ("build-test", "build"):
-        cand = os.path.join(SOURCE_DIR, sub, "sluice-binlog")
-        if os.access(cand, os.X_OK):
-            return cand
-    return None
+    return _find_bin("SLUICE_BINLOG_BIN", "sluice-binlog")
 
 
 def seq_of(position, domain=0):

@@ -325,6 +325,13 @@ class CacheCase(harness.ProxyTestCase):
         wait_tailer_seen(cls.proxy)
 
     @classmethod
+    def delete_keys(cls):
+        """The class's keys in the sandbox Redis (its prefix is its own)."""
+        r = harness.Redis()
+        r.delete_prefix(cls.prefix)
+        r.close()
+
+    @classmethod
     def stop_tailer(cls):
         problems = cls.tailer.stop() if hasattr(cls, "tailer") else []
         if problems:
@@ -389,9 +396,7 @@ class TailedCase(CacheCase):
             cls.stop_tailer()
             super().tearDownClass()
         finally:
-            r = harness.Redis()
-            r.delete_prefix(cls.prefix)
-            r.close()
+            cls.delete_keys()
 
 
 class CacheTest(CacheCase):
@@ -1034,9 +1039,7 @@ class NoTailerTest(CacheCase):
         try:
             super().tearDownClass()
         finally:
-            r = harness.Redis()
-            r.delete_prefix(cls.prefix)
-            r.close()
+            cls.delete_keys()
 
     def test_cache_stands_aside(self):
         wait_routing(self.proxy)
